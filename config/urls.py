@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from config.health import healthz
+
+admin.site.site_header = "Witness appeals: officers"
+admin.site.site_title = "Witness appeals: officers"
+admin.site.index_title = "Appeals and submissions"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("", include("submissions.urls")),
+    path("", include("appeals.urls")),
+]

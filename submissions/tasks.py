@@ -1,0 +1,50 @@
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from submissions.models import Notification, Submission
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    autoretry_for=(OSError,), retry_backoff=True, max_retries=8, soft_time_limit=30, time_limit=45
+)
+def notify_new_submission(submission_id: int):
+    """Email the incident's officers that a submission arrived; at most once per officer."""
+    submission = Submission.objects.select_related("appeal__incident").filter(pk=submission_id).first()
+    if submission is None:
+        log.warning("Submission %s is gone; nothing to notify", submission_id)
+        return
+    event_key = f"new_submission:{submission.pk}"
+    subject = f"New information for {submission.appeal.incident.reference}: {submission.reference}"
+    body = render_to_string(
+        "submissions/email/new_submission.txt",
+        {"submission": submission, "admin_url": settings.SITE_URL + submission.get_admin_url()},
+    )
+    for officer in submission.officers_to_notify():
+        send_notification_once(event_key, officer, submission, subject, body)
+
+
+def send_notification_once(event_key, recipient, submission, subject, body):
+    """Claim the (event, recipient) row, then send; a second run finds it claimed and does nothing."""
+    with transaction.atomic():
+        notification, _ = Notification.objects.get_or_create(
+            event_key=event_key, recipient=recipient, defaults={"submission": submission}
+        )
+        claimed = Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(
+            sent_at=timezone.now()
+        )
+    if not claimed:
+        return
+    try:
+        send_mail(subject, body, None, [recipient.email])
+    except Exception:
+        # Release the claim so the retry sends it.
+        Notification.objects.filter(pk=notification.pk).update(sent_at=None)
+        raise
