@@ -17,6 +17,4 @@ def appeal_list(request):
 
 def appeal_detail(request, slug):
     appeal = get_object_or_404(Appeal.objects.published().select_related("incident"), slug=slug)
-    return render(
-        request, "appeals/appeal_detail.html", {"appeal": appeal, "updates": appeal.updates.all()}
-    )
+    return render(request, "appeals/appeal_detail.html", {"appeal": appeal, "updates": appeal.updates.all()})

@@ -98,9 +98,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
-    "default": env.cache_url(
-        "CACHE_URL", default=REDIS_URL.replace("redis://", "rediscache://") or "locmemcache://"
-    )
+    "default": env.cache_url("CACHE_URL", default=REDIS_URL.replace("redis://", "rediscache://") or "locmemcache://")
 }
 
 AUTH_PASSWORD_VALIDATORS = [

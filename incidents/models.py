@@ -89,14 +89,14 @@ class Incident(models.Model):
     def __str__(self):
         return f"{self.reference}: {self.title}"
 
-    def clean(self):
-        if self.reference:
-            self.reference = normalise_cad_reference(self.reference)
-
     def save(self, *args, **kwargs):
         # Normalised on every save too, so a reference can never be stored in two spellings.
         self.reference = normalise_cad_reference(self.reference)
         super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.reference:
+            self.reference = normalise_cad_reference(self.reference)
 
     def get_admin_url(self):
         return reverse("admin:incidents_incident_change", args=[self.pk])

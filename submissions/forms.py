@@ -20,7 +20,9 @@ class GiveInformationForm(forms.ModelForm):
     ANONYMOUS = "anonymous"
 
     seen_on = DateInputField(
-        label="What date did you see it?", required=False, help_text="For example, 18 3 2021. Leave blank if you are not sure."
+        label="What date did you see it?",
+        required=False,
+        help_text="For example, 18 3 2021. Leave blank if you are not sure.",
     )
     seen_at_time = forms.TimeField(
         label="What time, roughly?",

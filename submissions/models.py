@@ -41,7 +41,8 @@ class Submission(models.Model):
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=40, blank=True)
-    upload_token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    # NULL until a token is issued; unique among issued ones.
+    upload_token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
     state = models.CharField(max_length=20, choices=State.choices, default=State.NEW)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -79,9 +80,6 @@ class Submission(models.Model):
     def __str__(self):
         return self.reference
 
-    def get_admin_url(self):
-        return reverse("admin:submissions_submission_change", args=[self.pk])
-
     def save(self, *args, **kwargs):
         if self.reference:
             return super().save(*args, **kwargs)
@@ -97,6 +95,9 @@ class Submission(models.Model):
                 raise
         raise IntegrityError("Could not find a free receipt reference.")
 
+    def get_admin_url(self):
+        return reverse("admin:submissions_submission_change", args=[self.pk])
+
     def set_upload_token(self, token: str):
         self.upload_token_hash = hash_upload_token(token)
 
@@ -105,9 +106,7 @@ class Submission(models.Model):
         incident = self.appeal.incident
         officers = {officer for officer in incident.team.members.all()}
         officers.add(incident.officer_in_charge)
-        return sorted(
-            (officer for officer in officers if officer.is_active and officer.email), key=lambda o: o.pk
-        )
+        return sorted((officer for officer in officers if officer.is_active and officer.email), key=lambda o: o.pk)
 
 
 def evidence_storage():
@@ -147,9 +146,7 @@ class MediaFile(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["submission", "sha256"], name="mediafile_unique_per_submission"),
             models.CheckConstraint(name="mediafile_size_positive", condition=models.Q(size__gt=0)),
-            models.CheckConstraint(
-                name="mediafile_sha256_hex", condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$")
-            ),
+            models.CheckConstraint(name="mediafile_sha256_hex", condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$")),
         ]
         indexes = [
             # The sweeper: files stuck in a state since before a cut-off.

@@ -12,9 +12,7 @@ from submissions.models import Notification, Submission
 log = logging.getLogger(__name__)
 
 
-@shared_task(
-    autoretry_for=(OSError,), retry_backoff=True, max_retries=8, soft_time_limit=30, time_limit=45
-)
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8, soft_time_limit=30, time_limit=45)
 def notify_new_submission(submission_id: int):
     """Email the incident's officers that a submission arrived; at most once per officer."""
     submission = Submission.objects.select_related("appeal__incident").filter(pk=submission_id).first()
@@ -37,9 +35,7 @@ def send_notification_once(event_key, recipient, submission, subject, body):
         notification, _ = Notification.objects.get_or_create(
             event_key=event_key, recipient=recipient, defaults={"submission": submission}
         )
-        claimed = Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(
-            sent_at=timezone.now()
-        )
+        claimed = Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(sent_at=timezone.now())
     if not claimed:
         return
     try:

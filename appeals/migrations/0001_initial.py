@@ -6,75 +6,127 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('incidents', '0001_initial'),
+        ("incidents", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Appeal',
+            name="Appeal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=120, unique=True)),
-                ('headline', models.CharField(max_length=160)),
-                ('summary', models.CharField(help_text='One or two sentences: shown in lists and when shared.', max_length=300)),
-                ('body', models.TextField(help_text='What happened, in plain words. Separate paragraphs with a blank line.')),
-                ('information_sought', models.TextField(help_text='Who and what the investigation is looking for.')),
-                ('footage_sought', models.JSONField(blank=True, default=list, help_text='Kinds of footage wanted: cctv, dashcam, doorbell, phone.')),
-                ('window_starts_at', models.DateTimeField(blank=True, help_text='Start of the time of interest.', null=True)),
-                ('window_ends_at', models.DateTimeField(blank=True, help_text='End of the time of interest.', null=True)),
-                ('area_of_interest', models.CharField(blank=True, max_length=300)),
-                ('officer_quote', models.TextField(blank=True)),
-                ('officer_quote_attribution', models.CharField(blank=True, max_length=200)),
-                ('context', models.TextField(blank=True, help_text='Background, such as figures that explain why it matters.')),
-                ('offer_101', models.BooleanField(default=True, verbose_name='Offer 101')),
-                ('social_handle', models.CharField(blank=True, default='@MetCC', max_length=50)),
-                ('offer_crimestoppers', models.BooleanField(default=True, verbose_name='Offer Crimestoppers')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published'), ('closed', 'Closed')], default='draft', max_length=10)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appeals', to='incidents.incident')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=120, unique=True)),
+                ("headline", models.CharField(max_length=160)),
+                (
+                    "summary",
+                    models.CharField(help_text="One or two sentences: shown in lists and when shared.", max_length=300),
+                ),
+                (
+                    "body",
+                    models.TextField(help_text="What happened, in plain words. Separate paragraphs with a blank line."),
+                ),
+                ("information_sought", models.TextField(help_text="Who and what the investigation is looking for.")),
+                (
+                    "footage_sought",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Kinds of footage wanted: cctv, dashcam, doorbell, phone."
+                    ),
+                ),
+                (
+                    "window_starts_at",
+                    models.DateTimeField(blank=True, help_text="Start of the time of interest.", null=True),
+                ),
+                (
+                    "window_ends_at",
+                    models.DateTimeField(blank=True, help_text="End of the time of interest.", null=True),
+                ),
+                ("area_of_interest", models.CharField(blank=True, max_length=300)),
+                ("officer_quote", models.TextField(blank=True)),
+                ("officer_quote_attribution", models.CharField(blank=True, max_length=200)),
+                (
+                    "context",
+                    models.TextField(blank=True, help_text="Background, such as figures that explain why it matters."),
+                ),
+                ("offer_101", models.BooleanField(default=True, verbose_name="Offer 101")),
+                ("social_handle", models.CharField(blank=True, default="@MetCC", max_length=50)),
+                ("offer_crimestoppers", models.BooleanField(default=True, verbose_name="Offer Crimestoppers")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published"), ("closed", "Closed")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="appeals", to="incidents.incident"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published_at', '-created_at'],
+                "ordering": ["-published_at", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='AppealUpdate',
+            name="AppealUpdate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('posted_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('title', models.CharField(max_length=160)),
-                ('body', models.TextField()),
-                ('appeal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='updates', to='appeals.appeal')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("posted_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("title", models.CharField(max_length=160)),
+                ("body", models.TextField()),
+                (
+                    "appeal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="updates", to="appeals.appeal"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-posted_at'],
+                "ordering": ["-posted_at"],
             },
         ),
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(fields=['status', '-published_at'], name='appeal_status_published_idx'),
+            model_name="appeal",
+            index=models.Index(fields=["status", "-published_at"], name="appeal_status_published_idx"),
         ),
         migrations.AddConstraint(
-            model_name='appeal',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'draft'), ('published_at__isnull', False), _connector='OR'), name='appeal_published_has_published_at'),
+            model_name="appeal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status", "draft"), ("published_at__isnull", False), _connector="OR"),
+                name="appeal_published_has_published_at",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appeal',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'closed'), _negated=True), ('closed_at__isnull', False), _connector='OR'), name='appeal_closed_has_closed_at'),
+            model_name="appeal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "closed"), _negated=True), ("closed_at__isnull", False), _connector="OR"
+                ),
+                name="appeal_closed_has_closed_at",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appeal',
-            constraint=models.CheckConstraint(condition=models.Q(('window_starts_at__isnull', True), ('window_ends_at__isnull', True), ('window_ends_at__gte', models.F('window_starts_at')), _connector='OR'), name='appeal_window_in_order'),
+            model_name="appeal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("window_starts_at__isnull", True),
+                    ("window_ends_at__isnull", True),
+                    ("window_ends_at__gte", models.F("window_starts_at")),
+                    _connector="OR",
+                ),
+                name="appeal_window_in_order",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appealupdate',
-            index=models.Index(fields=['appeal', '-posted_at'], name='appealupdate_timeline_idx'),
+            model_name="appealupdate",
+            index=models.Index(fields=["appeal", "-posted_at"], name="appealupdate_timeline_idx"),
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,39 +14,104 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('members', models.ManyToManyField(blank=True, related_name='teams', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("members", models.ManyToManyField(blank=True, related_name="teams", to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Incident',
+            name="Incident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(help_text='The CAD reference the public quote, for example CAD6602/18MAR.', max_length=20, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('offence', models.CharField(choices=[('firearms', 'Firearms offence'), ('knife_crime', 'Knife crime'), ('homicide', 'Homicide'), ('assault', 'Assault'), ('assault_on_police', 'Assault on police'), ('robbery', 'Robbery'), ('sexual_offence', 'Sexual offence'), ('burglary', 'Burglary'), ('road_traffic', 'Serious road traffic collision'), ('missing_person', 'Missing person'), ('other', 'Other')], max_length=32)),
-                ('occurred_at', models.DateTimeField()),
-                ('place', models.CharField(help_text='Where it happened, as people know it.', max_length=200)),
-                ('area', models.CharField(help_text='Borough or area, used to filter appeals.', max_length=100)),
-                ('latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=8, null=True)),
-                ('longitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
-                ('unit', models.CharField(blank=True, help_text='The unit investigating.', max_length=200)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('officer_in_charge', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='incidents_in_charge', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='incidents', to='incidents.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "reference",
+                    models.CharField(
+                        help_text="The CAD reference the public quote, for example CAD6602/18MAR.",
+                        max_length=20,
+                        unique=True,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "offence",
+                    models.CharField(
+                        choices=[
+                            ("firearms", "Firearms offence"),
+                            ("knife_crime", "Knife crime"),
+                            ("homicide", "Homicide"),
+                            ("assault", "Assault"),
+                            ("assault_on_police", "Assault on police"),
+                            ("robbery", "Robbery"),
+                            ("sexual_offence", "Sexual offence"),
+                            ("burglary", "Burglary"),
+                            ("road_traffic", "Serious road traffic collision"),
+                            ("missing_person", "Missing person"),
+                            ("other", "Other"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("place", models.CharField(help_text="Where it happened, as people know it.", max_length=200)),
+                ("area", models.CharField(help_text="Borough or area, used to filter appeals.", max_length=100)),
+                ("latitude", models.DecimalField(blank=True, decimal_places=6, max_digits=8, null=True)),
+                ("longitude", models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
+                ("unit", models.CharField(blank=True, help_text="The unit investigating.", max_length=200)),
+                (
+                    "status",
+                    models.CharField(choices=[("open", "Open"), ("closed", "Closed")], default="open", max_length=10),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "officer_in_charge",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="incidents_in_charge",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="incidents", to="incidents.team"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-occurred_at'],
-                'permissions': [('view_all_incidents', "Can see every team's incidents (supervisor)")],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('latitude__isnull', True), ('longitude__isnull', True)), models.Q(('latitude__isnull', False), ('longitude__isnull', False)), _connector='OR'), name='incident_coordinates_both_or_neither'), models.CheckConstraint(condition=models.Q(('latitude__isnull', True), models.Q(('latitude__gte', -90), ('latitude__lte', 90)), _connector='OR'), name='incident_latitude_in_range'), models.CheckConstraint(condition=models.Q(('longitude__isnull', True), models.Q(('longitude__gte', -180), ('longitude__lte', 180)), _connector='OR'), name='incident_longitude_in_range')],
+                "ordering": ["-occurred_at"],
+                "permissions": [("view_all_incidents", "Can see every team's incidents (supervisor)")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("latitude__isnull", True), ("longitude__isnull", True)),
+                            models.Q(("latitude__isnull", False), ("longitude__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="incident_coordinates_both_or_neither",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("latitude__isnull", True),
+                            models.Q(("latitude__gte", -90), ("latitude__lte", 90)),
+                            _connector="OR",
+                        ),
+                        name="incident_latitude_in_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("longitude__isnull", True),
+                            models.Q(("longitude__gte", -180), ("longitude__lte", 180)),
+                            _connector="OR",
+                        ),
+                        name="incident_longitude_in_range",
+                    ),
+                ],
             },
         ),
     ]

@@ -1,0 +1,54 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Local development unless the environment says otherwise.
+export DEBUG ?= true
+
+.PHONY: run test lint format bench vendor worker
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $(VENV)/.run-installed $@
+
+run: $(VENV)/.run-installed
+	@scripts/system-packages.sh run
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.dev-installed
+	@scripts/system-packages.sh test
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(VENV)/.dev-installed
+	@scripts/system-packages.sh test
+	$(BIN)/python bench/run.py
+
+# Maintainers only: needs Node and npm.
+vendor:
+	scripts/vendor-frontend.sh
+
+# A Celery worker for both queues, when CELERY_BROKER_URL is set.
+worker: $(VENV)/.run-installed
+	$(BIN)/celery -A config worker --queues media,notify --loglevel INFO

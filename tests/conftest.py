@@ -1,0 +1,70 @@
+import os
+import shutil
+from io import StringIO
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+
+from config.celery import app as celery_app
+
+# Under CI a missing service or tool fails the run; elsewhere the test is skipped and -ra says why.
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require(condition: bool, what: str):
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true but {what} is not available")
+    pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture(autouse=True)
+def private_file_storage(settings, tmp_path):
+    """Each test writes media and evidence under its own temporary folder."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.EVIDENCE_ROOT = str(tmp_path / "evidence")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "evidence": {**settings.STORAGES["evidence"], "OPTIONS": {"location": settings.EVIDENCE_ROOT}},
+    }
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Tasks run inline unless a test asks for the real worker."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = not django_settings.CELERY_BROKER_URL
+
+
+@pytest.fixture
+def demo(db):
+    from appeals.models import Appeal
+
+    call_command("load_demo", stdout=StringIO())
+
+    return Appeal.objects.select_related("incident").get(incident__reference="CAD6602/18MAR")
+
+
+@pytest.fixture
+def celery_worker_on_redis(transactional_db):
+    """A real Celery worker thread consuming both queues from the configured Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    require(django_settings.CELERY_BROKER_URL.startswith("redis"), "a Redis broker (CELERY_BROKER_URL)")
+    celery_app.conf.task_always_eager = False
+    with celery_app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=2)
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, queues=["media", "notify"], shutdown_timeout=10
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = shutil.which("chromium")
+    require(path is not None, "Debian's chromium")
+    return path

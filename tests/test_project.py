@@ -1,0 +1,69 @@
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from appeals.models import Appeal
+from incidents.models import Incident, Team
+from tests.conftest import IN_CI
+
+
+@pytest.mark.django_db
+def test_there_are_no_model_changes_without_a_migration():
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+
+
+def test_the_code_is_ruff_clean():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.django_db
+def test_ci_runs_on_postgresql():
+    if not IN_CI:
+        pytest.skip("only CI must use PostgreSQL")
+    assert connection.vendor == "postgresql"
+
+
+@pytest.mark.django_db
+def test_loading_the_demo_twice_changes_nothing(demo):
+    from django.contrib.auth import get_user_model
+
+    def snapshot():
+        return [list(model.objects.order_by("pk").values()) for model in (get_user_model(), Team, Incident, Appeal)] + [
+            list(Team.members.through.objects.order_by("pk").values())
+        ]
+
+    before = snapshot()
+    call_command("load_demo", stdout=StringIO())
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_the_demo_has_an_officer_outside_the_investigating_team(demo):
+    from django.contrib.auth import get_user_model
+
+    outsider = get_user_model().objects.get(username="ds.okafor")
+    assert not Incident.objects.visible_to(outsider).filter(pk=demo.incident.pk).exists()
+    assert Incident.objects.visible_to(demo.incident.officer_in_charge).filter(pk=demo.incident.pk).exists()
+
+
+@pytest.mark.django_db
+def test_healthz_reports_the_database_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+    assert response.json()["status"] == "ok"
+
+
+def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], capture_output=True, text=True, env=env
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
