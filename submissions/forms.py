@@ -1,9 +1,8 @@
 from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import (
-    ConditionalQuestion,
-    ConditionalRadios,
     Field,
+    Fieldset,
     Fixed,
     Layout,
     Size,
@@ -80,15 +79,13 @@ class GiveInformationForm(forms.ModelForm):
             Field.text("seen_at_time", field_width=Fixed.TEN),
             Field.text("seen_where"),
             Field.radios("relationship", legend_size=Size.MEDIUM),
-            ConditionalRadios(
-                "contact_choice",
-                ConditionalQuestion(
-                    "Yes, you can contact me",
-                    Field.text("contact_name", autocomplete="name"),
-                    Field.text("contact_email", autocomplete="email", spellcheck="false"),
-                    Field.text("contact_phone", autocomplete="tel", field_width=Fixed.TWENTY),
-                ),
-                "No, I want to stay anonymous",
+            Field.radios("contact_choice", legend_size=Size.MEDIUM),
+            Fieldset(
+                Field.text("contact_name", autocomplete="name"),
+                Field.text("contact_email", autocomplete="email", spellcheck="false"),
+                Field.text("contact_phone", autocomplete="tel", field_width=Fixed.TWENTY),
+                legend="Your contact details, if officers can contact you",
+                legend_size=Size.SMALL,
             ),
             Submit("submit", "Send information"),
         )

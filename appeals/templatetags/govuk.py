@@ -1,9 +1,13 @@
 """Dates and times written the GOV.UK way: "Thursday 18 March 2021 at 7:10pm"."""
 
+import re
 from datetime import datetime, time
 
 from django import template
+from django.template.defaultfilters import linebreaksbr
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -37,3 +41,12 @@ def govuk_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     return f"{govuk_date(value)} at {govuk_time(value)}"
+
+
+@register.filter
+def govuk_paragraphs(text: str) -> str:
+    """Plain text with blank-line paragraphs as GOV.UK body paragraphs, escaped."""
+    paragraphs = [part.strip() for part in re.split(r"\n\s*\n", text or "") if part.strip()]
+    return mark_safe(
+        "".join(format_html('<p class="govuk-body">{}</p>', linebreaksbr(part)) for part in paragraphs)
+    )
