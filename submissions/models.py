@@ -1,3 +1,5 @@
+import hashlib
+
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import IntegrityError, models, transaction
@@ -135,8 +137,17 @@ class MediaFile(models.Model):
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
     content_type = models.CharField(max_length=100, blank=True, help_text="Detected from the content.")
+
+    class ScanState(models.TextChoices):
+        PENDING = "pending", "Scan pending"
+        CLEAN = "clean", "No virus found"
+        INFECTED = "infected", "Infected"
+        TOO_LARGE = "too_large", "Not scanned: too large"
+
     state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
     state_reason = models.CharField(max_length=300, blank=True)
+    scan_state = models.CharField(max_length=20, choices=ScanState.choices, default=ScanState.PENDING)
+    scan_detail = models.CharField(max_length=300, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -156,6 +167,12 @@ class MediaFile(models.Model):
     def __str__(self):
         return f"{self.original_filename} ({self.submission.reference})"
 
+    def original_matches_record(self) -> bool:
+        """Re-read the stored original and compare its size and SHA-256 with what was recorded on arrival."""
+        with self.original.open("rb") as original:
+            digest = hashlib.file_digest(original, "sha256").hexdigest()
+        return self.original.size == self.size and digest == self.sha256
+
 
 class Notification(models.Model):
     """One email to one officer about one event; the unique key makes sending at most once."""
@@ -173,3 +190,44 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.event_key} to {self.recipient}"
+
+
+def derivative_upload_to(derivative, filename):
+    media_file = derivative.media_file
+    return f"derivatives/{media_file.submission.reference}/{media_file.pk}/{derivative.kind}{derivative.extension()}"
+
+
+class Derivative(models.Model):
+    """A file made from an original (poster, contact sheet, preview, web proxy), reproducible from it."""
+
+    class Kind(models.TextChoices):
+        POSTER = "poster", "Poster frame"
+        CONTACT_SHEET = "contact_sheet", "Contact sheet"
+        PREVIEW = "preview", "Image preview"
+        PROXY = "proxy", "Web-playable proxy"
+
+    EXTENSIONS = {Kind.POSTER: ".jpg", Kind.CONTACT_SHEET: ".jpg", Kind.PREVIEW: ".jpg", Kind.PROXY: ".mp4"}
+
+    media_file = models.ForeignKey(MediaFile, on_delete=models.PROTECT, related_name="derivatives")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    file = models.FileField(storage=evidence_storage, upload_to=derivative_upload_to, max_length=300)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100)
+    tool = models.CharField(max_length=50, help_text="The program that made it, e.g. ffmpeg.")
+    tool_version = models.CharField(max_length=200)
+    arguments = models.JSONField(default=list, help_text="The exact arguments, to reproduce it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["media_file", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["media_file", "kind"], name="derivative_one_per_kind"),
+            models.CheckConstraint(name="derivative_sha256_hex", condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$")),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.media_file}"
+
+    def extension(self):
+        return self.EXTENSIONS[self.kind]

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from submissions.models import Notification, Submission
+from submissions.models import MediaFile, Notification, Submission
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +44,25 @@ def send_notification_once(event_key, recipient, submission, subject, body):
         # Release the claim so the retry sends it.
         Notification.objects.filter(pk=notification.pk).update(sent_at=None)
         raise
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, soft_time_limit=600, time_limit=660)
+def process_media_file(media_file_id: int):
+    """Check a received file against the hash recorded on arrival; the media pipeline starts here."""
+    media_file = MediaFile.objects.filter(pk=media_file_id).first()
+    if media_file is None:
+        log.warning("Media file %s is gone; nothing to process", media_file_id)
+        return
+    claimed = MediaFile.objects.filter(pk=media_file.pk, state=MediaFile.State.RECEIVED).update(
+        state=MediaFile.State.PROCESSING, updated_at=timezone.now()
+    )
+    if not claimed:
+        log.info("Media file %s is already %s", media_file.pk, media_file.state)
+        return
+    if not media_file.original_matches_record():
+        media_file.state = MediaFile.State.FAILED
+        media_file.state_reason = "The stored file does not match the size and SHA-256 recorded on arrival"
+        media_file.save(update_fields=["state", "state_reason", "updated_at"])
+        return
+    media_file.state = MediaFile.State.READY
+    media_file.save(update_fields=["state", "updated_at"])

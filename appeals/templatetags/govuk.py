@@ -47,6 +47,4 @@ def govuk_datetime(value: datetime | None) -> str:
 def govuk_paragraphs(text: str) -> str:
     """Plain text with blank-line paragraphs as GOV.UK body paragraphs, escaped."""
     paragraphs = [part.strip() for part in re.split(r"\n\s*\n", text or "") if part.strip()]
-    return mark_safe(
-        "".join(format_html('<p class="govuk-body">{}</p>', linebreaksbr(part)) for part in paragraphs)
-    )
+    return mark_safe("".join(format_html('<p class="govuk-body">{}</p>', linebreaksbr(part)) for part in paragraphs))
