@@ -83,6 +83,7 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Tasks run in-process beside the web server: take the write lock at BEGIN and wait for it,
     # rather than failing with "database is locked" half-way through a transaction.
     DATABASES["default"]["OPTIONS"] = {
