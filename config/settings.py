@@ -100,6 +100,10 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": env.cache_url("CACHE_URL", default=REDIS_URL.replace("redis://", "rediscache://") or "locmemcache://")
 }
+# Public pages: how long browsers and proxies may reuse them, and how long the server keeps a rendered
+# copy (0 turns the server-side copy off). Any change to an appeal makes the server's copies stale at once.
+PUBLIC_PAGE_MAX_AGE = env.int("PUBLIC_PAGE_MAX_AGE", default=60)
+PUBLIC_PAGE_CACHE_SECONDS = env.int("PUBLIC_PAGE_CACHE_SECONDS", default=600)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,0 +1,79 @@
+"""Public pages under a viral load: a server-side cache, browser and proxy caching, and 304 answers.
+
+Every cached page is keyed by a generation number that changes whenever anything a public page shows
+changes (an appeal, its incident, updates or images; see appeals/signals.py), so a change reaches every
+page at once, on every web server sharing the cache, without tracking which page shows what.
+"""
+
+import hashlib
+import time
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+
+GENERATION_KEY = "public-pages:generation"
+
+
+def current_generation() -> int:
+    """The time of the last change to public content, in nanoseconds; set to now when the cache is empty."""
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
+        generation = cache.get(GENERATION_KEY)
+    return generation
+
+
+def invalidate_public_pages():
+    """Make every cached public page stale, now and again once the current transaction commits.
+
+    The second bump matters: a reader may render and cache the old rows between the first bump and the commit.
+    """
+    cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
+    transaction.on_commit(lambda: cache.set(GENERATION_KEY, time.time_ns(), timeout=None), robust=True)
+
+
+def set_public_cache_headers(response):
+    patch_cache_control(response, public=True, max_age=settings.PUBLIC_PAGE_MAX_AGE)
+    return response
+
+
+def public_page(view):
+    """Serve a view's successful GET answers from the shared cache, with ETag, Last-Modified and 304s.
+
+    Only for pages that are the same for every reader: the view must not read the session, the user or
+    cookies, so the page sets no cookie and needs no Vary header.
+    """
+
+    @wraps(view)
+    def cached_view(request, *args, **kwargs):
+        generation = current_generation()
+        path_hash = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        key = f"public-page:{generation}:{path_hash}"
+        entry = cache.get(key) if settings.PUBLIC_PAGE_CACHE_SECONDS else None
+        if entry is None:
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            if response.status_code != 200 or response.streaming:
+                return response
+            etag = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
+            entry = (response.content, response["Content-Type"], etag)
+            if settings.PUBLIC_PAGE_CACHE_SECONDS:
+                cache.set(key, entry, timeout=settings.PUBLIC_PAGE_CACHE_SECONDS)
+        else:
+            response = HttpResponse(entry[0], content_type=entry[1])
+        response["ETag"] = entry[2]
+        # The generation is when public content last changed, so this page cannot be newer than it.
+        response["Last-Modified"] = http_date(generation // 1_000_000_000)
+        set_public_cache_headers(response)
+        conditional = get_conditional_response(
+            request, etag=entry[2], last_modified=generation // 1_000_000_000, response=response
+        )
+        return set_public_cache_headers(conditional) if conditional is not response else response
+
+    return cached_view
