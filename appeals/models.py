@@ -230,13 +230,12 @@ class AppealImage(models.Model):
     def make_public_derivative(self):
         """Re-encode the original as a plain JPEG: the pixels only, no EXIF, GPS, XMP, ICC or comments."""
         self.original.open("rb")
-        try:
-            with Image.open(self.original) as source:
-                source.draft("RGB", (self.MAX_PIXELS, self.MAX_PIXELS))  # JPEG: decode at a reduced scale
-                # Apply the camera's rotation to the pixels before the orientation tag is dropped.
-                upright = ImageOps.exif_transpose(source).convert("RGB")
-        finally:
-            self.original.close()
+        with Image.open(self.original) as source:
+            source.draft("RGB", (self.MAX_PIXELS, self.MAX_PIXELS))  # JPEG: decode at a reduced scale
+            # Apply the camera's rotation to the pixels before the orientation tag is dropped.
+            upright = ImageOps.exif_transpose(source).convert("RGB")
+        # Left open and rewound: a new upload is written to storage after this, by the same save().
+        self.original.seek(0)
         upright.thumbnail((self.MAX_PIXELS, self.MAX_PIXELS))
         # A fresh image holds pixels only, so nothing from the source's info dictionary can follow it.
         clean = Image.new("RGB", upright.size)

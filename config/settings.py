@@ -103,7 +103,10 @@ CACHES = {
 # Public pages: how long browsers and proxies may reuse them, and how long the server keeps a rendered
 # copy (0 turns the server-side copy off). Any change to an appeal makes the server's copies stale at once.
 PUBLIC_PAGE_MAX_AGE = env.int("PUBLIC_PAGE_MAX_AGE", default=60)
-PUBLIC_PAGE_CACHE_SECONDS = env.int("PUBLIC_PAGE_CACHE_SECONDS", default=600)
+# A local-memory cache is per process, so another process's change reaches it only when its copy expires.
+PUBLIC_PAGE_CACHE_SECONDS = env.int(
+    "PUBLIC_PAGE_CACHE_SECONDS", default=10 if "LocMemCache" in CACHES["default"]["BACKEND"] else 600
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
