@@ -24,4 +24,5 @@ def jpeg_with_location(width=40, height=20, orientation=1):
 
 def make_image(appeal, **fields):
     fields.setdefault("alt_text", "CCTV still of a person in a grey hooded top")
-    return AppealImage.objects.create(appeal=appeal, original=fields.pop("original", None) or jpeg_with_location(), **fields)
+    original = fields.pop("original", None) or jpeg_with_location()
+    return AppealImage.objects.create(appeal=appeal, original=original, **fields)
