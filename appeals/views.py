@@ -128,7 +128,7 @@ def appeal_print(request, slug):
     appeal = get_object_or_404(Appeal.objects.published().select_related("incident"), slug=slug)
     canonical_url = settings.SITE_URL + appeal.get_absolute_url()
     qr_code = segno.make(canonical_url, error="m").svg_inline(
-        scale=1, border=2, omitsize=True, svgclass="app-print__qr-code", title="QR code linking to this appeal"
+        scale=1, border=4, omitsize=True, svgclass="app-print__qr-code", title="QR code linking to this appeal"
     )
     return render(
         request,
