@@ -1,8 +1,9 @@
 """Public pages under a viral load: a server-side cache, browser and proxy caching, and 304 answers.
 
-Every cached page is keyed by a generation number that changes whenever anything a public page shows
-changes (an appeal, its incident, updates or images; see appeals/signals.py), so a change reaches every
-page at once, on every web server sharing the cache, without tracking which page shows what.
+Every cached page carries the generation it was rendered under: a number that changes whenever anything a
+public page shows changes (an appeal, its incident, updates or images; see appeals/signals.py). A copy from
+an older generation is never served, so a change reaches every page at once, on every web server sharing
+the cache, without tracking which page shows what.
 """
 
 import hashlib
@@ -51,29 +52,31 @@ def public_page(view):
 
     @wraps(view)
     def cached_view(request, *args, **kwargs):
-        generation = current_generation()
-        path_hash = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"public-page:{generation}:{path_hash}"
-        entry = cache.get(key) if settings.PUBLIC_PAGE_CACHE_SECONDS else None
-        if entry is None:
+        key = "public-page:" + hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        # One round trip to a shared cache: the generation and the page come back together.
+        found = cache.get_many([GENERATION_KEY, key]) if settings.PUBLIC_PAGE_CACHE_SECONDS else {}
+        generation = found.get(GENERATION_KEY) or current_generation()
+        entry = found.get(key)
+        if entry is not None and entry[0] == generation:
+            response = HttpResponse(entry[1], content_type=entry[2])
+        else:
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()
             if response.status_code != 200 or response.streaming:
                 return response
             etag = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
-            entry = (response.content, response["Content-Type"], etag)
+            # A copy rendered under an older generation is never served: it is replaced on the next request.
+            entry = (generation, response.content, response["Content-Type"], etag)
             if settings.PUBLIC_PAGE_CACHE_SECONDS:
                 cache.set(key, entry, timeout=settings.PUBLIC_PAGE_CACHE_SECONDS)
-        else:
-            response = HttpResponse(entry[0], content_type=entry[1])
-        response["ETag"] = entry[2]
+        etag = entry[3]
         # The generation is when public content last changed, so this page cannot be newer than it.
-        response["Last-Modified"] = http_date(generation // 1_000_000_000)
+        last_modified = generation // 1_000_000_000
+        response["ETag"] = etag
+        response["Last-Modified"] = http_date(last_modified)
         set_public_cache_headers(response)
-        conditional = get_conditional_response(
-            request, etag=entry[2], last_modified=generation // 1_000_000_000, response=response
-        )
+        conditional = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
         return set_public_cache_headers(conditional) if conditional is not response else response
 
     return cached_view

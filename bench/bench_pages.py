@@ -1,9 +1,10 @@
 """Public pages under load: the cached appeal page, the uncached appeal page and a static file, in one run.
 
 Serves the site with gunicorn (2 sync workers, about one per core) on 127.0.0.1, with the demo appeal on
-a fresh SQLite database and the local-memory cache, and drives it with wrk (64 connections). The static
-file is served by the same gunicorn through WhiteNoise: the ceiling for this process model. The uncached
-figures come from a second gunicorn started with PUBLIC_PAGE_CACHE_SECONDS=0, so every request renders.
+a fresh SQLite database and the local-memory cache (or BENCH_CACHE_URL), and drives it with wrk (64
+connections). The static file is served by the same gunicorn through WhiteNoise: the ceiling for this
+process model. The uncached figures come from a second gunicorn started with PUBLIC_PAGE_CACHE_SECONDS=0,
+so every request renders.
 
 Target: the cached appeal page at 50% or more of the static file's rate.
 """
@@ -37,6 +38,9 @@ def free_port():
 
 def site_environment(var_dir, port):
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "CACHE_URL", "REDIS_URL"}}
+    # BENCH_CACHE_URL measures a shared cache instead, for example rediscache://127.0.0.1:6379/9.
+    if os.environ.get("BENCH_CACHE_URL"):
+        env["CACHE_URL"] = os.environ["BENCH_CACHE_URL"]
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DEBUG="false",
@@ -130,7 +134,8 @@ def main():
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
 
-    print(f"gunicorn 2 sync workers, wrk {CONNECTIONS} connections for {DURATION} each, SQLite, local-memory cache")
+    cache = os.environ.get("BENCH_CACHE_URL", "local memory").split("://")[0]
+    print(f"gunicorn 2 sync workers, wrk {CONNECTIONS} connections for {DURATION} each, SQLite, cache: {cache}")
     print(f"{'':42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for name, figures in results.items():
         print(f"{name:42} {figures['rate']:9.0f} {figures['p50']:8.1f} {figures['p99']:8.1f}")
