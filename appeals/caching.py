@@ -6,9 +6,11 @@ an older generation is never served, so a change reaches every page at once, on 
 the cache, without tracking which page shows what.
 """
 
+import functools
 import hashlib
 import time
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
@@ -43,16 +45,21 @@ def set_public_cache_headers(response):
     return response
 
 
-def public_page(view):
+def public_page(view=None, *, params=()):
     """Serve a view's successful GET answers from the shared cache, with ETag, Last-Modified and 304s.
 
     Only for pages that are the same for every reader: the view must not read the session, the user or
-    cookies, so the page sets no cookie and needs no Vary header.
+    cookies, so the page sets no cookie and needs no Vary header. The page is cached by its path and the
+    query parameters in `params`, and the view must read no others: links shared on social media carry
+    tracking parameters (fbclid, utm_source) that differ for every reader and would defeat the cache.
     """
+    if view is None:
+        return functools.partial(public_page, params=params)
 
     @wraps(view)
     def cached_view(request, *args, **kwargs):
-        key = "public-page:" + hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        query = urlencode(sorted((name, value) for name in params for value in request.GET.getlist(name)))
+        key = "public-page:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
         # One round trip to a shared cache: the generation and the page come back together.
         found = cache.get_many([GENERATION_KEY, key]) if settings.PUBLIC_PAGE_CACHE_SECONDS else {}
         generation = found.get(GENERATION_KEY) or current_generation()

@@ -14,6 +14,6 @@ urlpatterns = [
     path("appeals/<slug:slug>/preview/", views.appeal_preview, name="preview"),
     path("appeals/<slug:slug>/images/<int:pk>.jpg", views.appeal_image, name="image"),
     path("feed/", public_page(AppealsFeed()), name="feed"),
-    path("sitemap.xml", public_page(sitemap), {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", public_page(sitemap, params=["p"]), {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots"),
 ]

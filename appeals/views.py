@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseServerError
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseServerError, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template import loader
 from django.templatetags.static import static
@@ -24,8 +24,11 @@ APPEALS_PER_PAGE = 20
 CLOSED_ON_FIRST_PAGE = 10
 
 
+LIST_PARAMS = ["q", "area", "offence", "status", "page"]
+
+
 @require_safe
-@public_page
+@public_page(params=LIST_PARAMS)
 def appeal_list(request):
     published = Appeal.objects.published().select_related("incident")
     areas = published.order_by("incident__area").values_list("incident__area", flat=True).distinct()
@@ -63,8 +66,11 @@ def appeal_list(request):
 
 
 def query_without(request, name):
-    query = request.GET.copy()
-    query.pop(name, None)
+    """The list's own parameters, less one: other parameters (tracking ones) never reach the page."""
+    query = QueryDict(mutable=True)
+    for param in LIST_PARAMS:
+        if param != name and request.GET.getlist(param):
+            query.setlist(param, request.GET.getlist(param))
     return query.urlencode()
 
 

@@ -113,3 +113,16 @@ def test_staff_previews_and_error_pages_are_not_cached_publicly(client):
     missing = client.get("/appeals/not-there/")
     assert missing.status_code == 404
     assert "public" not in missing.get("Cache-Control", "")
+
+
+def test_links_shared_with_tracking_parameters_are_served_from_the_same_copy(client):
+    appeal = make_appeal()
+    client.get(appeal.get_absolute_url())
+    client.get("/?q=robbery&page=1&fbclid=first-reader")
+    with CaptureQueriesContext(connection) as queries:
+        shared = client.get(f"{appeal.get_absolute_url()}?fbclid=IwAR0abc&utm_source=facebook")
+        listed = client.get("/?utm_medium=social&q=robbery&page=1&fbclid=second-reader")
+    assert len(queries) == 0
+    assert shared.status_code == listed.status_code == 200
+    assert "reader" not in listed.text
+    assert client.get("/?q=other").status_code == 200
