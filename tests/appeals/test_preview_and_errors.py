@@ -4,6 +4,7 @@ from django.test import Client
 from django.urls import include, path
 
 from appeals.models import Appeal
+from tests.appeals.images import make_image
 from tests.factories import make_appeal, make_incident, make_officer
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +30,16 @@ def test_the_public_and_other_teams_cannot_preview_a_draft(client):
     assert client.get(preview).status_code == 404
 
 
-def test_the_admin_links_to_the_preview(client):
+def test_the_admin_links_to_the_preview_and_shows_the_public_copy_of_each_image(client):
     appeal = make_appeal(status=Appeal.Status.DRAFT)
+    image = make_image(appeal, alt_text="Still from camera 4")
     officer = appeal.incident.officer_in_charge
     officer.is_superuser = True
     officer.save()
     client.force_login(officer)
     response = client.get(f"/admin/appeals/appeal/{appeal.pk}/change/")
     assert f"{appeal.get_absolute_url()}preview/" in response.text
+    assert f'<img src="{image.get_absolute_url()}" alt="Still from camera 4" width="40">' in response.text
 
 
 def test_the_not_found_page_follows_govuk_wording_and_offers_101(client):
