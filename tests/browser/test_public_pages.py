@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from appeals.models import Appeal, AppealUpdate
@@ -74,8 +76,11 @@ def test_a_reader_finds_an_appeal_by_searching_and_filtering(page, appeals):
     assert_accessible(page)
 
 
-def test_the_print_poster_is_accessible_and_offers_a_print_button(page, appeals):
+def test_the_print_poster_is_accessible_and_prints_on_one_a4_page(page, appeals):
     page.goto(f"{appeals['open'].get_absolute_url()}print/")
     assert page.get_by_role("button", name="Print this poster").is_visible()
     assert page.get_by_role("img", name="QR code: scan it to open the appeal page").is_visible()
     assert_accessible(page)
+
+    pdf = page.pdf(format="A4")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
