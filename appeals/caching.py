@@ -4,12 +4,14 @@ Every cached page carries the generation it was rendered under: a number that ch
 public page shows changes (an appeal, its incident, updates or images; see appeals/signals.py). A copy from
 an older generation is never served, so a change reaches every page at once, on every web server sharing
 the cache, without tracking which page shows what.
+
+When the cache cannot be reached, pages are rendered for every request: slower, never an error.
 """
 
 import functools
 import hashlib
+import logging
 import time
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -19,16 +21,16 @@ from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
+logger = logging.getLogger(__name__)
 GENERATION_KEY = "public-pages:generation"
 
 
-def current_generation() -> int:
-    """The time of the last change to public content, in nanoseconds; set to now when the cache is empty."""
-    generation = cache.get(GENERATION_KEY)
-    if generation is None:
-        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
-        generation = cache.get(GENERATION_KEY)
-    return generation
+def bump_generation():
+    try:
+        cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
+    except Exception:
+        # Copies expire after PUBLIC_PAGE_CACHE_SECONDS in any case; an officer's save must not fail for this.
+        logger.exception("Could not mark the cached public pages stale")
 
 
 def invalidate_public_pages():
@@ -36,8 +38,29 @@ def invalidate_public_pages():
 
     The second bump matters: a reader may render and cache the old rows between the first bump and the commit.
     """
-    cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
-    transaction.on_commit(lambda: cache.set(GENERATION_KEY, time.time_ns(), timeout=None), robust=True)
+    bump_generation()
+    transaction.on_commit(bump_generation, robust=True)
+
+
+def read_cache(key):
+    """The current generation and the cached copy of a page, in one round trip to a shared cache."""
+    try:
+        found = cache.get_many([GENERATION_KEY, key])
+        generation = found.get(GENERATION_KEY)
+        if generation is None:
+            cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
+            generation = cache.get(GENERATION_KEY)
+        return generation, found.get(key)
+    except Exception:
+        logger.warning("The page cache cannot be reached: rendering without it", exc_info=True)
+        return None, None
+
+
+def write_cache(key, entry):
+    try:
+        cache.set(key, entry, timeout=settings.PUBLIC_PAGE_CACHE_SECONDS)
+    except Exception:
+        logger.warning("The page cache cannot be reached: not keeping the rendered page", exc_info=True)
 
 
 def set_public_cache_headers(response):
@@ -56,16 +79,15 @@ def public_page(view=None, *, params=()):
     if view is None:
         return functools.partial(public_page, params=params)
 
-    @wraps(view)
+    @functools.wraps(view)
     def cached_view(request, *args, **kwargs):
         query = urlencode(sorted((name, value) for name in params for value in request.GET.getlist(name)))
         key = "public-page:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
-        # One round trip to a shared cache: the generation and the page come back together.
-        found = cache.get_many([GENERATION_KEY, key]) if settings.PUBLIC_PAGE_CACHE_SECONDS else {}
-        generation = found.get(GENERATION_KEY) or current_generation()
-        entry = found.get(key)
+        use_cache = settings.PUBLIC_PAGE_CACHE_SECONDS > 0
+        generation, entry = read_cache(key) if use_cache else (None, None)
         if entry is not None and entry[0] == generation:
             response = HttpResponse(entry[1], content_type=entry[2])
+            etag = entry[3]
         else:
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and not response.is_rendered:
@@ -73,16 +95,15 @@ def public_page(view=None, *, params=()):
             if response.status_code != 200 or response.streaming:
                 return response
             etag = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
-            # A copy rendered under an older generation is never served: it is replaced on the next request.
-            entry = (generation, response.content, response["Content-Type"], etag)
-            if settings.PUBLIC_PAGE_CACHE_SECONDS:
-                cache.set(key, entry, timeout=settings.PUBLIC_PAGE_CACHE_SECONDS)
-        etag = entry[3]
-        # The generation is when public content last changed, so this page cannot be newer than it.
-        last_modified = generation // 1_000_000_000
+            if generation is not None:
+                # A copy rendered under an older generation is never served: the next request replaces it.
+                write_cache(key, (generation, response.content, response["Content-Type"], etag))
         response["ETag"] = etag
-        response["Last-Modified"] = http_date(last_modified)
         set_public_cache_headers(response)
+        if generation is not None:
+            # The generation is when public content last changed, so this page cannot be newer than it.
+            response["Last-Modified"] = http_date(generation // 1_000_000_000)
+        last_modified = generation // 1_000_000_000 if generation is not None else None
         conditional = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
         return set_public_cache_headers(conditional) if conditional is not response else response
 

@@ -126,3 +126,22 @@ def test_links_shared_with_tracking_parameters_are_served_from_the_same_copy(cli
     assert shared.status_code == listed.status_code == 200
     assert "reader" not in listed.text
     assert client.get("/?q=other").status_code == 200
+
+
+def test_pages_and_saves_still_work_when_the_cache_cannot_be_reached(client, settings, caplog):
+    appeal = make_appeal()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5},
+        }
+    }
+    for url in public_urls(appeal):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.has_header("ETag")
+    appeal.headline = "Saved while the cache is down"
+    appeal.save(update_fields=["headline"])
+    assert "Saved while the cache is down" in client.get(appeal.get_absolute_url()).text
+    assert "The page cache cannot be reached" in caplog.text
