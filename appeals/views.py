@@ -54,9 +54,11 @@ def appeal_list(request):
         "query_without_page": query_without(request, "page"),
     }
     if show_closed:
-        context["closed_page"] = Paginator(closed_appeals, APPEALS_PER_PAGE).get_page(request.GET.get("page"))
+        context["page"] = context["closed_page"] = Paginator(closed_appeals, APPEALS_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
     else:
-        context["open_page"] = open_appeals.get_page(request.GET.get("page"))
+        context["page"] = context["open_page"] = open_appeals.get_page(request.GET.get("page"))
         if context["open_page"].number == 1:
             # One query for a page of closed appeals plus one more row: that row says whether there are more.
             closed = list(closed_appeals[: CLOSED_ON_FIRST_PAGE + 1])

@@ -108,6 +108,7 @@ def test_long_lists_are_paged(client):
     second = client.get("/?page=2")
     assert len(headlines(second)) == 5
     assert "Appeal number 24" in second.text
+    assert "<title>Police appeals for witnesses and information (page 2 of 2)" in second.text
 
 
 def test_only_the_latest_closed_appeals_show_on_the_first_page(client):

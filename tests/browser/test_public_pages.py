@@ -70,6 +70,7 @@ def test_a_reader_finds_an_appeal_by_searching_and_filtering(page, appeals):
     assert page.get_by_role("link", name=appeals["open"].headline).is_visible()
     assert page.get_by_text("1 open appeal matches your search").is_visible()
 
+    page.get_by_text("Filter by area or offence").click()
     page.get_by_label("Offence").select_option(label="Robbery")
     page.get_by_role("button", name="Show appeals").click()
     assert page.get_by_text("No open appeals match your search").is_visible()
