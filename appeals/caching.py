@@ -23,6 +23,8 @@ from django.utils.http import http_date
 
 logger = logging.getLogger(__name__)
 GENERATION_KEY = "public-pages:generation"
+# Headers a view sets that a cached copy must carry too (the sitemap's X-Robots-Tag).
+KEPT_HEADERS = ["X-Robots-Tag"]
 
 
 def bump_generation():
@@ -86,7 +88,7 @@ def public_page(view=None, *, params=()):
         use_cache = settings.PUBLIC_PAGE_CACHE_SECONDS > 0
         generation, entry = read_cache(key) if use_cache else (None, None)
         if entry is not None and entry[0] == generation:
-            response = HttpResponse(entry[1], content_type=entry[2])
+            response = HttpResponse(entry[1], content_type=entry[2], headers=entry[4])
             etag = entry[3]
         else:
             response = view(request, *args, **kwargs)
@@ -97,7 +99,8 @@ def public_page(view=None, *, params=()):
             etag = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
             if generation is not None:
                 # A copy rendered under an older generation is never served: the next request replaces it.
-                write_cache(key, (generation, response.content, response["Content-Type"], etag))
+                headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+                write_cache(key, (generation, response.content, response["Content-Type"], etag, headers))
         response["ETag"] = etag
         set_public_cache_headers(response)
         if generation is not None:

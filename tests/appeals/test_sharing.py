@@ -100,6 +100,8 @@ def test_the_sitemap_lists_published_appeals_only(client, demo):
     assert settings.SITE_URL + "/" in locations
     assert not any(draft.slug in location for location in locations)
     assert client.get("/sitemap.xml?p=abc").status_code == 404
+    # The sitemap itself stays out of search results, from the cache too.
+    assert client.get("/sitemap.xml")["X-Robots-Tag"] == response["X-Robots-Tag"] != ""
 
 
 def test_robots_txt_points_at_the_sitemap_and_keeps_crawlers_off_forms(client):
