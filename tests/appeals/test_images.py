@@ -96,3 +96,39 @@ def test_the_appeal_page_shows_released_images_with_their_alt_text_and_shares_th
     assert 'alt="First still"' in page
     assert 'alt="Second still"' in page
     assert f'<meta property="og:image" content="{settings.SITE_URL}{first.get_absolute_url()}">' in page
+
+
+@pytest.mark.django_db
+def test_an_officer_adds_a_released_image_in_the_admin(client):
+    appeal = make_appeal()
+    officer = appeal.incident.officer_in_charge
+    officer.is_superuser = True
+    officer.save()
+    client.force_login(officer)
+    url = f"/admin/appeals/appeal/{appeal.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(incident=appeal.incident.pk, footage_sought="[]", status=appeal.status)
+    data.update(
+        {
+            "images-TOTAL_FORMS": 1,
+            "images-INITIAL_FORMS": 0,
+            "images-0-original": jpeg_with_location(),
+            "images-0-caption": "Camera 2, 7:09pm",
+            "images-0-position": 0,
+            "updates-TOTAL_FORMS": 0,
+            "updates-INITIAL_FORMS": 0,
+        }
+    )
+
+    without_alt = client.post(url, data)
+    assert without_alt.status_code == 200
+    assert not appeal.images.exists()
+
+    data["images-0-original"] = jpeg_with_location()
+    data["images-0-alt_text"] = "CCTV still of two people by a bus stop"
+    assert client.post(url, data).status_code == 302
+    image = appeal.images.get()
+    _data, public = open_public(image)
+    assert len(public.getexif()) == 0
+    assert image.caption == "Camera 2, 7:09pm"
