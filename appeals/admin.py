@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
@@ -10,8 +11,22 @@ class AppealUpdateInline(admin.StackedInline):
     extra = 0
 
 
+class AppealImageForm(forms.ModelForm):
+    class Meta:
+        model = AppealImage
+        fields = ["original", "alt_text", "caption", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # The public copy is made once, and browsers keep it for a day: a replacement is a new image.
+            self.fields["original"].disabled = True
+            self.fields["original"].help_text = "To replace the image, delete this one and add a new one."
+
+
 class AppealImageInline(admin.StackedInline):
     model = AppealImage
+    form = AppealImageForm
     extra = 0
     fields = ["original", "public_preview", "alt_text", "caption", "position"]
     readonly_fields = ["public_preview"]
