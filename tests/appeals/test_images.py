@@ -72,6 +72,9 @@ def test_released_images_are_served_for_published_appeals_only(client):
     assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
     assert not response.cookies
 
+    again = client.get(published.get_absolute_url(), headers={"If-Modified-Since": response["Last-Modified"]})
+    assert again.status_code == 304
+
     assert client.get(draft.get_absolute_url()).status_code == 404
     assert client.get(f"/appeals/{draft.appeal.slug}/images/{published.pk}.jpg").status_code == 404
 

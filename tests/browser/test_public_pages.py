@@ -51,13 +51,22 @@ def test_nothing_scrolls_sideways_at_320_pixels(page, appeals):
 
 
 def test_give_information_is_visible_without_scrolling_on_a_small_phone(page, appeals):
+    longest = make_appeal(
+        make_incident("CAD9999/31DEC", place="The junction of Grahame Park Way and Lanacre Avenue", area="Barnet"),
+        headline=(
+            "Witnesses sought after a man was seriously injured in a collision with a car on Grahame Park Way "
+            "in Colindale late on Friday evening"
+        )[:160],
+        slug="longest-headline",
+    )
     page.set_viewport_size(SMALL_PHONE)
-    page.goto(appeals["open"].get_absolute_url())
-    button = page.get_by_role("button", name="Give information").first
-    assert button.is_visible()
-    box = button.bounding_box()
-    assert box["y"] + box["height"] <= SMALL_PHONE["height"]
-    assert page.evaluate("window.scrollY") == 0
+    for appeal in [appeals["open"], longest]:
+        page.goto(appeal.get_absolute_url())
+        button = page.get_by_role("button", name="Give information").first
+        assert button.is_visible()
+        box = button.bounding_box()
+        assert box["y"] + box["height"] <= SMALL_PHONE["height"], appeal.headline
+        assert page.evaluate("window.scrollY") == 0
 
     button.click()
     assert page.locator("h1").inner_text() == "Give information"
