@@ -1,4 +1,8 @@
-"""Public pages under a viral load: a server-side cache, browser and proxy caching, and 304 answers.
+"""Public pages under a viral load: browser and proxy caching, 304 answers and a shared server-side cache.
+
+`public_page` marks a view whose answer is the same for every reader and gives it Cache-Control, ETag,
+Last-Modified and 304 answers. `PublicPageCacheMiddleware` keeps those answers in the cache (Redis when
+configured) and serves repeat requests from it before the rest of the middleware runs.
 
 Every cached page carries the generation it was rendered under: a number that changes whenever anything a
 public page shows changes (an appeal, its incident, updates or images; see appeals/signals.py). A copy from
@@ -23,8 +27,6 @@ from django.utils.http import http_date
 
 logger = logging.getLogger(__name__)
 GENERATION_KEY = "public-pages:generation"
-# Headers a view sets that a cached copy must carry too (the sitemap's X-Robots-Tag).
-KEPT_HEADERS = ["X-Robots-Tag"]
 
 
 def bump_generation():
@@ -44,10 +46,10 @@ def invalidate_public_pages():
     transaction.on_commit(bump_generation, robust=True)
 
 
-def read_cache(key):
-    """The current generation and the cached copy of a page, in one round trip to a shared cache."""
+def read_cache(key=None):
+    """The current generation and, given a key, the cached copy of a page, in one round trip."""
     try:
-        found = cache.get_many([GENERATION_KEY, key])
+        found = cache.get_many([GENERATION_KEY, key] if key else [GENERATION_KEY])
         generation = found.get(GENERATION_KEY)
         if generation is None:
             cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
@@ -65,49 +67,100 @@ def write_cache(key, entry):
         logger.warning("The page cache cannot be reached: not keeping the rendered page", exc_info=True)
 
 
-def set_public_cache_headers(response):
+def answer_conditionally(request, response, etag, last_modified):
     patch_cache_control(response, public=True, max_age=settings.PUBLIC_PAGE_MAX_AGE)
-    return response
+    conditional = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+    if conditional is not response:
+        patch_cache_control(conditional, public=True, max_age=settings.PUBLIC_PAGE_MAX_AGE)
+    return conditional
 
 
 def public_page(view=None, *, params=()):
-    """Serve a view's successful GET answers from the shared cache, with ETag, Last-Modified and 304s.
+    """Mark a view whose successful GET answer is the same for every reader, and make it cacheable.
 
-    Only for pages that are the same for every reader: the view must not read the session, the user or
-    cookies, so the page sets no cookie and needs no Vary header. The page is cached by its path and the
-    query parameters in `params`, and the view must read no others: links shared on social media carry
-    tracking parameters (fbclid, utm_source) that differ for every reader and would defeat the cache.
+    The view must not read the session, the user or cookies, so the page sets no cookie and needs no Vary
+    header. Its answer depends on the path and the query parameters in `params` only: links shared on
+    social media carry tracking parameters (fbclid, utm_source) that differ for every reader and would
+    otherwise defeat the cache.
     """
     if view is None:
         return functools.partial(public_page, params=params)
 
     @functools.wraps(view)
-    def cached_view(request, *args, **kwargs):
-        query = urlencode(sorted((name, value) for name in params for value in request.GET.getlist(name)))
-        key = "public-page:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
-        use_cache = settings.PUBLIC_PAGE_CACHE_SECONDS > 0
-        generation, entry = read_cache(key) if use_cache else (None, None)
-        if entry is not None and entry[0] == generation:
-            response = HttpResponse(entry[1], content_type=entry[2], headers=entry[4])
-            etag = entry[3]
-        else:
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()
-            if response.status_code != 200 or response.streaming:
-                return response
-            etag = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
-            if generation is not None:
-                # A copy rendered under an older generation is never served: the next request replaces it.
-                headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
-                write_cache(key, (generation, response.content, response["Content-Type"], etag, headers))
-        response["ETag"] = etag
-        set_public_cache_headers(response)
-        if generation is not None:
-            # The generation is when public content last changed, so this page cannot be newer than it.
-            response["Last-Modified"] = http_date(generation // 1_000_000_000)
+    def public_view(request, *args, **kwargs):
+        # Read before rendering: a change committed meanwhile moves the generation on, so this copy is stale.
+        generation, _ = read_cache()
+        response = view(request, *args, **kwargs)
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()
+        if response.status_code != 200 or response.streaming:
+            return response
+        etag = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
+        # The generation is when public content last changed, so this page cannot be newer than it.
         last_modified = generation // 1_000_000_000 if generation is not None else None
-        conditional = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
-        return set_public_cache_headers(conditional) if conditional is not response else response
+        response["ETag"] = etag
+        if last_modified is not None:
+            response["Last-Modified"] = http_date(last_modified)
+        # Read by PublicPageCacheMiddleware: this answer may be kept and served to everyone.
+        response.public_page_params = params
+        response.public_page_generation = generation
+        return answer_conditionally(request, response, etag, last_modified)
 
-    return cached_view
+    return public_view
+
+
+class PublicPageCacheMiddleware:
+    """Serve repeat requests for public pages from the shared cache, before the rest of the middleware.
+
+    Placed just after WhiteNoise, so a cached page costs about what a static file costs: sessions, CSRF,
+    authentication, URL resolving and the CSP header are skipped, and the stored answer carries the
+    headers they added. A path is served from the cache only once a `public_page` view has answered it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        # Path -> the query parameters its page reads, learned from the view's first answer.
+        self.public_paths = {}
+
+    def __call__(self, request):
+        if request.method not in ("GET", "HEAD") or settings.PUBLIC_PAGE_CACHE_SECONDS <= 0:
+            return self.get_response(request)
+        params = self.public_paths.get(request.path)
+        if params is not None:
+            key = self.key(request, params)
+            generation, entry = read_cache(key)
+            if entry is not None and entry[0] == generation:
+                _generation, content, headers, etag, last_modified = entry
+                return answer_conditionally(request, HttpResponse(content, headers=headers), etag, last_modified)
+
+        response = self.get_response(request)
+        if request.method == "GET" and self.is_public(response):
+            self.public_paths[request.path] = response.public_page_params
+            self.keep(self.key(request, response.public_page_params), response)
+        return response
+
+    @staticmethod
+    def key(request, params):
+        query = urlencode(sorted((name, value) for name in params for value in request.GET.getlist(name)))
+        return "public-page:" + hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()
+
+    @staticmethod
+    def keep(key, response):
+        # Stored under the generation read before the page was rendered: if public content changed
+        # meanwhile, this copy is already stale and is never served.
+        generation = response.public_page_generation
+        if generation is None or not response.has_header("Last-Modified"):
+            return
+        headers = {name: value for name, value in response.headers.items() if name.lower() != "set-cookie"}
+        last_modified = generation // 1_000_000_000
+        write_cache(key, (generation, response.content, headers, headers["ETag"], last_modified))
+
+    @staticmethod
+    def is_public(response):
+        """A public page's full answer, and nothing that varies by reader slipped into it."""
+        return (
+            hasattr(response, "public_page_params")
+            and response.status_code == 200
+            and not response.cookies
+            and "cookie" not in response.get("Vary", "").lower()
+        )

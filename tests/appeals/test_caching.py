@@ -145,3 +145,18 @@ def test_pages_and_saves_still_work_when_the_cache_cannot_be_reached(client, set
     appeal.save(update_fields=["headline"])
     assert "Saved while the cache is down" in client.get(appeal.get_absolute_url()).text
     assert "The page cache cannot be reached" in caplog.text
+
+
+def test_a_page_served_from_the_cache_keeps_its_security_headers(client, settings):
+    assert settings.MIDDLEWARE.index("appeals.caching.PublicPageCacheMiddleware") == (
+        settings.MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1
+    )
+    appeal = make_appeal()
+    rendered = client.get(appeal.get_absolute_url())
+    with CaptureQueriesContext(connection) as queries:
+        cached = client.get(appeal.get_absolute_url())
+    assert len(queries) == 0
+    for header in ["Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"]:
+        assert cached[header] == rendered[header], header
+    assert cached.content == rendered.content
+    assert cached["ETag"] == rendered["ETag"]
