@@ -22,8 +22,7 @@ from appeals.models import Appeal, AppealImage
 
 APPEALS_PER_PAGE = 20
 CLOSED_ON_FIRST_PAGE = 10
-
-
+# Every query parameter the list reads; any other (fbclid, utm_source) is ignored.
 LIST_PARAMS = ["q", "area", "offence", "status", "page"]
 
 
@@ -150,8 +149,11 @@ def appeal_image(request, slug, pk):
     """A released image's public derivative. Images of drafts are shown to the officers who may preview them."""
     images = AppealImage.objects.select_related("appeal").filter(pk=pk, appeal__slug=slug)
     image = images.filter(appeal__in=Appeal.objects.published()).first()
+    cache_control = "public, max-age=86400"
     if image is None and request.COOKIES.get(settings.SESSION_COOKIE_NAME) and request.user.is_staff:
         image = images.filter(appeal__in=Appeal.objects.visible_to(request.user)).first()
+        # Not yet public: no shared cache may keep it.
+        cache_control = "private, no-store"
     if image is None:
         raise Http404("No such image.")
     last_modified = int(image.created_at.timestamp())
@@ -163,7 +165,7 @@ def appeal_image(request, slug, pk):
             raise Http404("The image file is missing.") from None
     # An image's file never changes: a replacement is a new image with a new address.
     response["Last-Modified"] = http_date(last_modified)
-    response["Cache-Control"] = "public, max-age=86400"
+    response["Cache-Control"] = cache_control
     return response
 
 
@@ -185,7 +187,9 @@ def server_error(request):
     unavailable = isinstance(sys.exc_info()[1], DatabaseError)
     template = loader.get_template("503.html" if unavailable else "500.html")
     # No request context: context processors could need the database (request.user) that just failed.
-    content = template.render({"SITE_NAME": settings.SITE_NAME, "FORCE_NAME": settings.FORCE_NAME})
+    content = template.render(
+        {"SITE_NAME": settings.SITE_NAME, "FORCE_NAME": settings.FORCE_NAME, "SITE_URL": settings.SITE_URL}
+    )
     if unavailable:
         response = HttpResponse(content, status=503)
         response["Retry-After"] = "60"

@@ -83,7 +83,9 @@ def test_released_images_are_served_for_published_appeals_only(client):
 def test_officers_previewing_a_draft_see_its_images(client):
     image = make_image(make_appeal(status=Appeal.Status.DRAFT))
     client.force_login(image.appeal.incident.officer_in_charge)
-    assert client.get(image.get_absolute_url()).status_code == 200
+    response = client.get(image.get_absolute_url())
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
 
     client.force_login(make_officer("other-team"))
     assert client.get(image.get_absolute_url()).status_code == 404
