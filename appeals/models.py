@@ -1,9 +1,28 @@
+import functools
+import operator
+import uuid
+from io import BytesIO
+
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image, ImageOps
 
 from incidents.models import Incident
+
+SEARCHED_FIELDS = [
+    "headline",
+    "summary",
+    "body",
+    "information_sought",
+    "area_of_interest",
+    "incident__place",
+    "incident__area",
+    "incident__reference",
+]
 
 
 class AppealQuerySet(models.QuerySet):
@@ -16,6 +35,24 @@ class AppealQuerySet(models.QuerySet):
 
     def visible_to(self, user):
         return self.filter(incident__in=Incident.objects.visible_to(user))
+
+    def search(self, text):
+        """Appeals matching a search: PostgreSQL full-text search, or on SQLite every word found somewhere."""
+        if not text:
+            return self
+        by_reference = models.Q(incident__reference__iexact=text)
+        if connection.vendor == "postgresql":
+            from django.contrib.postgres.search import SearchQuery, SearchVector
+
+            vector = SearchVector(*SEARCHED_FIELDS, config="english")
+            query = SearchQuery(text, search_type="websearch", config="english")
+            return self.annotate(search_vector=vector).filter(models.Q(search_vector=query) | by_reference)
+        every_word = models.Q()
+        for word in text.split():
+            every_word &= functools.reduce(
+                operator.or_, (models.Q(**{f"{f}__icontains": word}) for f in SEARCHED_FIELDS)
+            )
+        return self.filter(every_word | by_reference)
 
 
 class Appeal(models.Model):
@@ -127,3 +164,83 @@ class AppealUpdate(models.Model):
 
     def __str__(self):
         return f"{self.appeal}: {self.title}"
+
+
+def private_storage():
+    return storages["evidence"]
+
+
+def original_image_upload_to(image, filename):
+    # Generated names only: an uploaded file's name can itself carry personal data.
+    return f"appeal-images/originals/{uuid.uuid4().hex}"
+
+
+class AppealImage(models.Model):
+    """A released image, such as a CCTV still. The public only ever see the re-encoded derivative."""
+
+    # Long enough for a CCTV still to be read on a big screen, small enough for a phone on 3G.
+    MAX_PIXELS = 1600
+    MAX_UPLOAD_PIXELS = 50_000_000
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="images")
+    original = models.ImageField(
+        storage=private_storage, upload_to=original_image_upload_to, max_length=200, help_text="Never served."
+    )
+    public = models.ImageField(upload_to="appeal-images/", max_length=200, editable=False)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    alt_text = models.CharField(
+        max_length=300,
+        help_text="What the image shows, for people who cannot see it, for example "
+        "'CCTV still of a man in a grey hooded top walking past a shop'.",
+    )
+    caption = models.CharField(max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers come first.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(name="appealimage_alt_text_required", condition=~models.Q(alt_text="")),
+        ]
+        indexes = [
+            # An appeal's images in order, and the first one for share previews.
+            models.Index(fields=["appeal", "position"], name="appealimage_order_idx"),
+        ]
+
+    def __str__(self):
+        return self.alt_text
+
+    def save(self, *args, **kwargs):
+        if not self.public:
+            self.make_public_derivative()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("appeals:image", args=[self.appeal.slug, self.pk])
+
+    def clean(self):
+        if not (self.alt_text or "").strip():
+            raise ValidationError({"alt_text": "Describe what the image shows, for people who cannot see it."})
+        if self.original and not self.pk:
+            width, height = self.original.width, self.original.height
+            if width * height > self.MAX_UPLOAD_PIXELS:
+                raise ValidationError({"original": "The image is too large: use one under 50 megapixels."})
+
+    def make_public_derivative(self):
+        """Re-encode the original as a plain JPEG: the pixels only, no EXIF, GPS, XMP, ICC or comments."""
+        self.original.open("rb")
+        with Image.open(self.original) as source:
+            source.draft("RGB", (self.MAX_PIXELS, self.MAX_PIXELS))  # JPEG: decode at a reduced scale
+            # Apply the camera's rotation to the pixels before the orientation tag is dropped.
+            upright = ImageOps.exif_transpose(source).convert("RGB")
+        # Left open and rewound: a new upload is written to storage after this, by the same save().
+        self.original.seek(0)
+        upright.thumbnail((self.MAX_PIXELS, self.MAX_PIXELS))
+        # A fresh image holds pixels only, so nothing from the source's info dictionary can follow it.
+        clean = Image.new("RGB", upright.size)
+        clean.paste(upright)
+        buffer = BytesIO()
+        clean.save(buffer, format="JPEG", quality=85, optimize=True, progressive=True)
+        self.width, self.height = clean.size
+        self.public.save(f"{uuid.uuid4().hex}.jpg", ContentFile(buffer.getvalue()), save=False)

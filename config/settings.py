@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions, CSRF and CSP: a cached public page skips all of them (appeals/caching.py).
+    "appeals.caching.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,6 +103,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": env.cache_url("CACHE_URL", default=REDIS_URL.replace("redis://", "rediscache://") or "locmemcache://")
 }
+# Public pages: how long browsers and proxies may reuse them, and how long the server keeps a rendered
+# copy (0 turns the server-side copy off). Any change to an appeal makes the server's copies stale at once.
+PUBLIC_PAGE_MAX_AGE = env.int("PUBLIC_PAGE_MAX_AGE", default=60)
+# A local-memory cache is per process, so another process's change reaches it only when its copy expires.
+PUBLIC_PAGE_CACHE_SECONDS = env.int(
+    "PUBLIC_PAGE_CACHE_SECONDS", default=10 if "LocMemCache" in CACHES["default"]["BACKEND"] else 600
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

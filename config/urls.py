@@ -13,3 +13,6 @@ urlpatterns = [
     path("", include("submissions.urls")),
     path("", include("appeals.urls")),
 ]
+
+# Renders without the database, and answers 503 when the database is what failed.
+handler500 = "appeals.views.server_error"

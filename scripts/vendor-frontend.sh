@@ -57,6 +57,10 @@ cp node_modules/tus-js-client/dist/tus.min.js "$out/tus-js-client/"
 cp node_modules/tus-js-client/LICENSE "$out/tus-js-client/LICENSE"
 echo "$TUS_JS_CLIENT" > "$out/tus-js-client/VERSION"
 
+# The source maps are not vendored: drop the comments pointing at them, or collectstatic's manifest fails.
+sed -i '/^\/\/# sourceMappingURL=/d; s|//# sourceMappingURL=[^ ]*$||' \
+  "$out/govuk-frontend/govuk-frontend.min.js" "$out/tus-js-client/tus.min.js"
+
 if grep -q "GDS Transport\|/assets/fonts" "$out/govuk-frontend/govuk-frontend.min.css"; then
   echo "The compiled CSS still refers to the GDS Transport font." >&2
   exit 1

@@ -68,3 +68,13 @@ def chromium_path():
     path = shutil.which("chromium")
     require(path is not None, "Debian's chromium")
     return path
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rendered public pages from one test must never answer another test's request."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -13,7 +13,7 @@ def test_a_witness_reads_the_demo_appeal_and_gives_information(page, demo):
     assert "govuk-frontend-supported" in page.locator("body").get_attribute("class")
     assert_accessible(page)
 
-    page.get_by_role("button", name="Give information").click()
+    page.get_by_role("button", name="Give information").first.click()
     assert_accessible(page)
     page.get_by_role("button", name="Send information").click()
     assert page.get_by_text("There is a problem").is_visible()
