@@ -1,0 +1,33 @@
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from evidence.models import EvidenceExport
+from evidence.services import ExportError, build_export
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, soft_time_limit=3600, time_limit=3660)
+def build_evidence_export(export_id: int):
+    """Build one requested export; a second run finds it claimed and does nothing."""
+    claimed = EvidenceExport.objects.filter(pk=export_id, state=EvidenceExport.State.PENDING).update(
+        state=EvidenceExport.State.BUILDING
+    )
+    if not claimed:
+        log.info("Export %s is gone or already claimed", export_id)
+        return
+    export = EvidenceExport.objects.select_related("submission", "requested_by").get(pk=export_id)
+    try:
+        build_export(export)
+    except ExportError as error:
+        export.state = EvidenceExport.State.FAILED
+        export.failure_reason = str(error)[:300]
+        export.finished_at = timezone.now()
+        export.save(update_fields=["state", "failure_reason", "finished_at"])
+        log.error("Export %s failed: %s", export_id, error)
+    except OSError:
+        # Storage hiccup: hand the claim back so the retry builds it.
+        EvidenceExport.objects.filter(pk=export_id).update(state=EvidenceExport.State.PENDING)
+        raise
