@@ -329,8 +329,10 @@ class SubmissionAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not SubmissionNote:
             return super().save_formset(request, form, formset, change)
-        for note in formset.save(commit=False):
-            add_note(submission=form.instance, by=request.user, text=note.text)
+        # Saved through the service (author stamped, audited); the admin's change message reads new_objects.
+        formset.new_objects = [
+            add_note(submission=form.instance, by=request.user, text=note.text) for note in formset.save(commit=False)
+        ]
 
     @admin.action(description="Assign to me", permissions=["change"])
     def assign_to_me(self, request, queryset):
