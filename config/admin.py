@@ -3,7 +3,8 @@
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.db.models import Count, Q
 from django.urls import path
-from django_otp.admin import OTPAdminSite
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appeals.models import Appeal
 from evidence import views as evidence_views
@@ -46,7 +47,16 @@ class OfficersAutocompleteJsonView(AutocompleteJsonView):
         )
 
 
+class OfficerLoginForm(OTPAdminAuthenticationForm):
+    """Password plus the code from the officer's authenticator app."""
+
+    def _chosen_device(self, user):
+        # django-otp asks which device to check; an officer has one authenticator app, so check that one.
+        return super()._chosen_device(user) or TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
 class OfficersAdminSite(OTPAdminSite):
+    login_form = OfficerLoginForm
     login_template = "admin/otp_login.html"
     index_template = "admin/officers_index.html"
 
