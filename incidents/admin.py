@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from config.admin import colleagues_of
 from incidents.models import Incident, Team
 
 
@@ -13,12 +14,19 @@ class TeamAdmin(admin.ModelAdmin):
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = ["reference", "title", "offence", "occurred_at", "area", "team", "status"]
-    list_filter = ["status", "offence", "team"]
+    list_filter = ["status", "offence", ("team", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["team"]
     search_fields = ["reference", "title", "place", "area"]
     date_hierarchy = "occurred_at"
-    autocomplete_fields = ["team"]
-    raw_id_fields = ["officer_in_charge"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # An officer files incidents for their own teams, in charge of one of their colleagues.
+        supervisor = request.user.is_superuser or request.user.has_perm("incidents.view_all_incidents")
+        if db_field.name == "team" and not supervisor:
+            kwargs["queryset"] = request.user.teams.all()
+        if db_field.name == "officer_in_charge":
+            kwargs["queryset"] = colleagues_of(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
