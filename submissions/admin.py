@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Count, Q
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -35,6 +36,17 @@ def describe_metadata(metadata: dict) -> list[tuple[str, str]]:
     if latitude is not None and longitude is not None:
         facts.append(("GPS (from the file)", f"{float(latitude):.6f}, {float(longitude):.6f}"))
     return facts
+
+
+class PlaceholderAutocompleteSelect(AutocompleteSelect):
+    """Django blanks select2's placeholder; officers get a hint of what to type instead."""
+
+    def __init__(self, field, admin_site, *, placeholder):
+        super().__init__(field, admin_site)
+        self.placeholder = placeholder
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        return super().build_attrs(base_attrs, extra_attrs) | {"data-placeholder": self.placeholder}
 
 
 class AssignedToMeFilter(admin.SimpleListFilter):
@@ -193,6 +205,10 @@ class SubmissionAdmin(admin.ModelAdmin):
     autocomplete_fields = ["assignee", "duplicate_of"]
     actions = ["assign_to_me", "mark_in_review", "record_no_further_action", "export_evidence"]
     inlines = [NoteInline]
+
+    class Media:
+        js = ["js/admin-select2-labels.js"]
+
     account_fields = [
         "reference",
         "appeal",
@@ -226,6 +242,14 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        placeholders = {"assignee": "Type an officer's name", "duplicate_of": "Type a receipt reference"}
+        if db_field.name in placeholders:
+            kwargs["widget"] = PlaceholderAutocompleteSelect(
+                db_field, self.admin_site, placeholder=placeholders[db_field.name]
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changelist(self, request, **kwargs):
         return SubmissionChangeList
