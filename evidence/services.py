@@ -182,6 +182,17 @@ def _describe_submission(submission: Submission) -> dict:
     }
 
 
+class _BuiltFile(File):
+    """A finished file on local disk: FileSystemStorage moves it into place instead of copying it."""
+
+    def __init__(self, file, path):
+        super().__init__(file)
+        self.path = path
+
+    def temporary_file_path(self):
+        return self.path
+
+
 def build_export(export: EvidenceExport) -> None:
     """Build the zip in a temporary file, store it in evidence storage and record its SHA-256."""
     with tempfile.TemporaryDirectory(prefix="export-") as workdir:
@@ -191,7 +202,7 @@ def build_export(export: EvidenceExport) -> None:
             sha256 = hashlib.file_digest(built, "sha256").hexdigest()
             size = built.tell()
             built.seek(0)
-            export.file.save(export.filename(), File(built), save=False)
+            export.file.save(export.filename(), _BuiltFile(built, path), save=False)
     export.sha256 = sha256
     export.size = size
     export.state = EvidenceExport.State.READY
