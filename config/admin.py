@@ -1,6 +1,7 @@
 """The officers' admin site: TOTP second factor, per-appeal counts on the index, evidence views."""
 
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.urls import path
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
@@ -13,8 +14,6 @@ from submissions.models import Submission
 
 def colleagues_of(user):
     """The officers `user` may assign work to: members of their teams, or every officer for a supervisor."""
-    from django.contrib.auth import get_user_model
-
     officers = get_user_model().objects.filter(is_active=True, is_staff=True)
     if user.is_superuser or user.has_perm("incidents.view_all_incidents"):
         return officers
@@ -57,6 +56,8 @@ class OfficerLoginForm(OTPAdminAuthenticationForm):
 
 class OfficersAdminSite(OTPAdminSite):
     login_form = OfficerLoginForm
+    # The triage list needs the width more than a second copy of the index.
+    enable_nav_sidebar = False
     login_template = "admin/otp_login.html"
     index_template = "admin/officers_index.html"
 

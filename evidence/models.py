@@ -67,6 +67,18 @@ class AuditEntry(models.Model):
     def delete(self, *args, **kwargs):
         raise AuditTrailIsAppendOnly("Audit entries cannot be deleted.")
 
+    def change_summary(self) -> str:
+        """ "In review → Actioned" for state, assignment and priority changes; empty for the rest."""
+        labels = {
+            self.Action.CHANGED_STATE: dict(Submission.State.choices),
+            self.Action.CHANGED_PRIORITY: dict(Submission.Priority.choices),
+            self.Action.ASSIGNED: {},
+        }.get(self.action)
+        if labels is None:
+            return ""
+        before, after = self.detail.get("from"), self.detail.get("to")
+        return f"{labels.get(before, before or 'nobody')} → {labels.get(after, after or 'nobody')}"
+
 
 def export_upload_to(export, filename):
     return f"exports/{export.submission.reference}/{export.pk}.zip"

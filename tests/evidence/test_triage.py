@@ -29,6 +29,7 @@ def test_a_decision_needs_a_reason(north):
     assert north.submission.state == State.ACTIONED
     assert north.submission.decided_by == north.officer
     entries = list(AuditEntry.objects.filter(action=AuditEntry.Action.CHANGED_STATE).values_list("detail", "reason"))
+    assert AuditEntry.objects.last().change_summary() == "In review → Actioned"
     assert entries == [
         ({"from": "new", "to": "in_review"}, ""),
         ({"from": "in_review", "to": "actioned"}, "Shows the car's plate"),
