@@ -50,11 +50,13 @@ def test_an_officer_triages_a_submission_with_footage(desk_page):
     page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     page.on("response", lambda r: console_errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.goto("/admin/")
+    assert_accessible(page)
     page.get_by_label("Username").fill(north.officer.username)
     page.get_by_label("Password").fill("officer-password")
     page.get_by_label("Authentication code").fill(current_code(device))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("table", name="Open appeals: submissions to triage")).to_be_visible()
+    assert_accessible(page)
 
     page.locator("tr.model-submission").get_by_role("link", name="Submissions").click()
     page.locator("#changelist-filter").get_by_role("link", name="New (1)").click()
