@@ -87,3 +87,17 @@ def test_an_idle_session_ends(client, officer):
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("admin:login"))
+
+
+def test_an_active_session_is_written_at_most_once_a_minute(client, officer):
+    sign_in(client, officer)
+    client.get(reverse("admin:index"))
+    first = Session.objects.get().expire_date
+    client.get(reverse("admin:index"))
+    assert Session.objects.get().expire_date == first
+    session = client.session
+    session["_last_seen"] -= 61
+    session.save()
+    saved = Session.objects.get().expire_date
+    client.get(reverse("admin:index"))
+    assert Session.objects.get().expire_date > saved
