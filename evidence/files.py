@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
@@ -16,7 +17,7 @@ def evidence_response(request, field_file, content_type, *, download_name=None):
     With EVIDENCE_ACCEL_REDIRECT_PREFIX set, nginx serves the bytes (and the ranges) from its internal
     location; Django has already checked access and written the audit entry.
     """
-    disposition = f"attachment; filename*=UTF-8''{quote(download_name)}" if download_name else "inline"
+    disposition = content_disposition_header(as_attachment=bool(download_name), filename=download_name or "")
     prefix = settings.EVIDENCE_ACCEL_REDIRECT_PREFIX
     if prefix:
         response = HttpResponse(content_type=content_type)

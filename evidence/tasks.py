@@ -1,6 +1,8 @@
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.db.models import Q
 from django.utils import timezone
 
 from evidence.models import EvidenceExport
@@ -9,11 +11,21 @@ from evidence.services import ExportError, build_export
 log = logging.getLogger(__name__)
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, soft_time_limit=3600, time_limit=3660)
+TIME_LIMIT = 3660
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, soft_time_limit=3600, time_limit=TIME_LIMIT)
 def build_evidence_export(export_id: int):
-    """Build one requested export; a second run finds it claimed and does nothing."""
-    claimed = EvidenceExport.objects.filter(pk=export_id, state=EvidenceExport.State.PENDING).update(
-        state=EvidenceExport.State.BUILDING
+    """Build one requested export; a second run finds it claimed and does nothing.
+
+    A claim older than the time limit belongs to a worker that died, so the redelivered task may take it over.
+    """
+    now = timezone.now()
+    abandoned = Q(state=EvidenceExport.State.BUILDING, started_at__lt=now - timedelta(seconds=TIME_LIMIT))
+    claimed = (
+        EvidenceExport.objects.filter(pk=export_id)
+        .filter(Q(state=EvidenceExport.State.PENDING) | abandoned)
+        .update(state=EvidenceExport.State.BUILDING, started_at=now)
     )
     if not claimed:
         log.info("Export %s is gone or already claimed", export_id)

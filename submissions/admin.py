@@ -178,7 +178,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     list_display = [
         "reference",
         "appeal",
-        "created_at",
+        "received",
         "state",
         "priority",
         "assignee",
@@ -277,6 +277,10 @@ class SubmissionAdmin(admin.ModelAdmin):
     def account_text(self, obj):
         # Escaped like every read-only field; line breaks kept so the account reads as the witness wrote it.
         return format_html_join("", "<p>{}</p>", ((paragraph,) for paragraph in obj.account.split("\n") if paragraph))
+
+    @admin.display(description="Received", ordering="created_at")
+    def received(self, obj):
+        return obj.created_at
 
     @admin.display(description="Files", ordering="file_total")
     def file_count(self, obj):

@@ -3,11 +3,13 @@
 import hashlib
 import json
 import zipfile
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from config.celery import app as celery_app
 from evidence.models import AuditEntry, EvidenceExport
@@ -95,7 +97,7 @@ def test_an_export_fails_with_a_reason_if_an_original_changed_since_arrival(nort
 def test_downloading_an_export_is_audited(client, exported, north):
     response = client.get(reverse("admin:evidence_export_download", args=[exported.pk]))
     assert response.status_code == 200
-    assert response["Content-Disposition"].endswith(f"evidence-{north.submission.reference}-{exported.pk}.zip")
+    assert response["Content-Disposition"] == f'attachment; filename="evidence-{north.submission.reference}-{exported.pk}.zip"'
     entry = AuditEntry.objects.get(action=AuditEntry.Action.DOWNLOADED_EXPORT)
     assert entry.detail == {"export": exported.pk, "sha256": exported.sha256}
 
@@ -118,3 +120,17 @@ def test_a_real_worker_builds_the_export(celery_worker_on_redis):
     team = team_with_submission("Worker team", "303")
     export = request_export(submission=team.submission, by=team.officer)
     wait_for(lambda: EvidenceExport.objects.filter(pk=export.pk, state=EvidenceExport.State.READY).exists())
+
+
+def test_an_export_abandoned_by_a_dead_worker_is_taken_over(north):
+    from evidence.tasks import build_evidence_export
+
+    export = EvidenceExport.objects.create(
+        submission=north.submission,
+        requested_by=north.officer,
+        state=EvidenceExport.State.BUILDING,
+        started_at=timezone.now() - timedelta(hours=2),
+    )
+    build_evidence_export.apply(args=[export.pk])
+    export.refresh_from_db()
+    assert export.state == EvidenceExport.State.READY
