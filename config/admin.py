@@ -12,10 +12,14 @@ from evidence import views as evidence_views
 from submissions.models import Submission
 
 
+def is_supervisor(user):
+    return user.is_superuser or user.has_perm("incidents.view_all_incidents")
+
+
 def colleagues_of(user):
     """The officers `user` may assign work to: members of their teams, or every officer for a supervisor."""
     officers = get_user_model().objects.filter(is_active=True, is_staff=True)
-    if user.is_superuser or user.has_perm("incidents.view_all_incidents"):
+    if is_supervisor(user):
         return officers
     return officers.filter(teams__in=user.teams.all()).distinct()
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from config.admin import colleagues_of
+from config.admin import colleagues_of, is_supervisor
 from incidents.models import Incident, Team
 
 
@@ -9,6 +9,12 @@ class TeamAdmin(admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
+
+    def get_queryset(self, request):
+        # Officers see the teams they belong to; supervisors (who run the teams) see all.
+        if is_supervisor(request.user):
+            return super().get_queryset(request)
+        return super().get_queryset(request).filter(members=request.user)
 
 
 @admin.register(Incident)
@@ -24,8 +30,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # An officer files incidents for their own teams, in charge of one of their colleagues.
-        supervisor = request.user.is_superuser or request.user.has_perm("incidents.view_all_incidents")
-        if db_field.name == "team" and not supervisor:
+        if db_field.name == "team" and not is_supervisor(request.user):
             kwargs["queryset"] = request.user.teams.all()
         if db_field.name == "officer_in_charge":
             kwargs["queryset"] = colleagues_of(request.user)

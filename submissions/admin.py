@@ -25,16 +25,25 @@ def describe_metadata(metadata: dict) -> list[tuple[str, str]]:
     if duration is not None:
         seconds = round(float(duration))
         facts.append(("Duration", f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"))
-    if metadata.get("width") and metadata.get("height"):
-        facts.append(("Resolution", f"{metadata['width']} by {metadata['height']} pixels"))
-    if codec := metadata.get("codec") or metadata.get("video_codec"):
-        facts.append(("Codec", str(codec)))
-    if captured := metadata.get("captured_at") or metadata.get("capture_time") or metadata.get("creation_time"):
-        facts.append(("Capture time (from the file)", str(captured)))
+    width = metadata.get("display_width") or metadata.get("width")
+    height = metadata.get("display_height") or metadata.get("height")
+    if width and height:
+        facts.append(("Resolution", f"{width} by {height} pixels"))
+    if frame_rate := metadata.get("frame_rate"):
+        facts.append(("Frame rate", f"{float(frame_rate):g} frames a second"))
+    if codec := metadata.get("video_codec") or metadata.get("codec"):
+        facts.append(
+            ("Codec", str(codec) + (f", sound {metadata['audio_codec']}" if metadata.get("audio_codec") else ""))
+        )
+    if captured := metadata.get("captured_at") or metadata.get("creation_time"):
+        facts.append(("Capture time (as the device recorded it)", str(captured)))
     gps = metadata.get("gps") or {}
-    latitude, longitude = gps.get("latitude", metadata.get("latitude")), gps.get("longitude", metadata.get("longitude"))
-    if latitude is not None and longitude is not None:
-        facts.append(("GPS (from the file)", f"{float(latitude):.6f}, {float(longitude):.6f}"))
+    if gps.get("latitude") is not None and gps.get("longitude") is not None:
+        facts.append(
+            ("GPS (as the device recorded it)", f"{float(gps['latitude']):.6f}, {float(gps['longitude']):.6f}")
+        )
+    if device := " ".join(str(metadata[key]) for key in ("make", "model") if metadata.get(key)):
+        facts.append(("Device", device))
     return facts
 
 

@@ -123,3 +123,10 @@ def test_the_duplicate_lookup_offers_only_visible_submissions(client, north, sou
     )
     names = [result["text"] for result in response.json()["results"]]
     assert names == [north.submission.reference]
+
+
+def test_an_officer_sees_only_their_own_teams_in_the_team_list(client, north, south):
+    sign_in(client, north.officer)
+    page = client.get(reverse("admin:incidents_team_changelist")).content.decode()
+    assert north.team.name in page
+    assert south.team.name not in page

@@ -165,15 +165,28 @@ def test_the_change_page_shows_file_metadata_without_links(client, north):
         "duration": 74.4,
         "width": 1920,
         "height": 1080,
-        "codec": "h264",
-        "captured_at": "2021-03-18T19:09:30+00:00",
+        "video_codec": "h264",
+        "audio_codec": "aac",
+        "frame_rate": 29.97,
+        "creation_time": "2021-03-18T19:09:30+00:00",
         "gps": {"latitude": 51.5979, "longitude": -0.2472},
+        "make": "Nextbase",
+        "model": "622GW",
     }
     north.media_file.state = MediaFile.State.READY
     north.media_file.save(update_fields=["metadata", "state"])
     sign_in(client, north.officer)
     page = client.get(north.submission.get_admin_url()).content.decode()
-    for text in ["0:01:14", "1920 by 1080 pixels", "h264", "51.597900, -0.247200", north.media_file.sha256]:
+    for text in [
+        "0:01:14",
+        "1920 by 1080 pixels",
+        "29.97 frames a second",
+        "h264, sound aac",
+        "2021-03-18T19:09:30+00:00",
+        "51.597900, -0.247200",
+        "Nextbase 622GW",
+        north.media_file.sha256,
+    ]:
         assert text in page
     assert "maps" not in page
     assert f'src="{reverse("admin:evidence_derivative", args=[north.proxy.pk])}"' in page
