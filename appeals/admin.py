@@ -1,9 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils import timezone
+from django.urls import path
 from django.views.decorators.http import require_POST
 
 from appeals.models import Appeal, AppealUpdate
@@ -36,7 +34,6 @@ class AppealAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view), name="appeals_appeal_preview"),
             *[
                 path(
                     f"<int:pk>/{change}/",
@@ -48,25 +45,6 @@ class AppealAdmin(admin.ModelAdmin):
             ],
             *super().get_urls(),
         ]
-
-    def preview_view(self, request, pk):
-        """The public page as it will look once published, for a draft as much as a live appeal."""
-        appeal = get_object_or_404(self.get_queryset(request).select_related("incident"), pk=pk)
-        if not self.has_view_permission(request, appeal):
-            raise PermissionDenied
-        if appeal.status == Appeal.Status.DRAFT:
-            appeal.status, appeal.published_at = Appeal.Status.PUBLISHED, timezone.now()
-        response = TemplateResponse(
-            request,
-            "admin/appeals/appeal/preview.html",
-            {
-                "appeal": appeal,
-                "updates": appeal.updates.all(),
-                "change_url": reverse("admin:appeals_appeal_change", args=[pk]),
-            },
-        )
-        response["X-Robots-Tag"] = "noindex"
-        return response
 
     def status_view(self, request, pk, change):
         appeal = get_object_or_404(self.get_queryset(request), pk=pk)
