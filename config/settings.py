@@ -189,6 +189,9 @@ CELERY_TASK_ROUTES = {
     "submissions.tasks.notify_*": {"queue": "notify"},
     "evidence.tasks.*": {"queue": "media"},
 }
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-exports": {"task": "evidence.tasks.sweep_stuck_exports", "schedule": 300.0},
+}
 # A task is acknowledged only when it ends, so a worker lost mid-task hands it to another.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

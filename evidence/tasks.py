@@ -43,3 +43,19 @@ def build_evidence_export(export_id: int):
         # Storage hiccup: hand the claim back so the retry builds it.
         EvidenceExport.objects.filter(pk=export_id).update(state=EvidenceExport.State.PENDING)
         raise
+
+
+# An export still waiting after this long was never enqueued (the broker was down) or its message was lost.
+STUCK_AFTER = timedelta(minutes=5)
+
+
+@shared_task(soft_time_limit=30, time_limit=45)
+def sweep_stuck_exports():
+    """Enqueue exports left waiting, and those whose worker died mid-build; the claim keeps this idempotent."""
+    now = timezone.now()
+    stuck = EvidenceExport.objects.filter(
+        Q(state=EvidenceExport.State.PENDING, requested_at__lt=now - STUCK_AFTER)
+        | Q(state=EvidenceExport.State.BUILDING, started_at__lt=now - timedelta(seconds=TIME_LIMIT))
+    )
+    for export_id in stuck.values_list("pk", flat=True):
+        build_evidence_export.delay(export_id)
