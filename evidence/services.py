@@ -4,6 +4,7 @@ import tempfile
 import zipfile
 from datetime import timedelta
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -77,6 +78,14 @@ class ExportError(Exception):
     pass
 
 
+def _safe_name(witness_filename: str) -> str:
+    # The witness's filename is data: never let it name a path inside the zip.
+    try:
+        return get_valid_filename(witness_filename)
+    except SuspiciousFileOperation:
+        return "file"
+
+
 def build_export_zip(export: EvidenceExport, path) -> None:
     """Write the export's zip to `path`: every original and derivative, re-hashed as it is copied."""
     submission = Submission.objects.select_related("appeal__incident", "assignee", "decided_by", "duplicate_of").get(
@@ -86,7 +95,7 @@ def build_export_zip(export: EvidenceExport, path) -> None:
     files = []
     with zipfile.ZipFile(path, "w", allowZip64=True) as archive:
         for media_file in media_files:
-            arcname = f"originals/{media_file.pk}-{get_valid_filename(media_file.original_filename) or 'file'}"
+            arcname = f"originals/{media_file.pk}-{_safe_name(media_file.original_filename)}"
             sha256, size = _add_stored_file(archive, arcname, media_file.original)
             if (sha256, size) != (media_file.sha256, media_file.size):
                 raise ExportError(f"{arcname} no longer matches the SHA-256 and size recorded on arrival")

@@ -148,3 +148,19 @@ def test_the_sweep_builds_an_export_the_broker_never_received(north):
     sweep_stuck_exports.apply()
     assert EvidenceExport.objects.get(pk=export.pk).state == EvidenceExport.State.READY
     assert EvidenceExport.objects.get(pk=fresh.pk).state == EvidenceExport.State.PENDING
+
+
+def test_a_witness_filename_never_names_a_path_inside_the_export(north, django_capture_on_commit_callbacks):
+    from tests.officers import store_media_file
+
+    store_media_file(north.submission, content=b"second file", original_filename="../../etc/passwd")
+    store_media_file(north.submission, content=b"third file", original_filename="..")
+    with django_capture_on_commit_callbacks(execute=True):
+        export = request_export(submission=north.submission, by=north.officer)
+    export.refresh_from_db()
+    _, names = manifest_of(export)
+    assert all(
+        name.startswith(("originals/", "derivatives/", "manifest.json")) and ".." not in name.split("/")
+        for name in names
+    )
+    assert len([name for name in names if name.startswith("originals/")]) == 3
