@@ -78,10 +78,12 @@ def test_verify_export_finds_a_changed_file(exported, tmp_path):
         for name in source.namelist():
             data = source.read(name)
             target.writestr(name, data.replace(b"proxy of", b"PROXY OF") if name.endswith(".mp4") else data)
+        target.writestr("originals/slipped-in.mp4", b"not from the witness")
     err = StringIO()
     with pytest.raises(CommandError, match="does not match its manifest"):
         call_command("verify_export", str(tampered), stdout=StringIO(), stderr=err)
     assert "proxy.mp4: SHA-256 is" in err.getvalue()
+    assert "originals/slipped-in.mp4: in the zip but not listed in the manifest" in err.getvalue()
 
 
 def test_an_export_fails_with_a_reason_if_an_original_changed_since_arrival(north, django_capture_on_commit_callbacks):
