@@ -1,7 +1,10 @@
 from django import forms
-from django.contrib import admin
-from django.urls import reverse
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from appeals.models import Appeal, AppealImage, AppealUpdate
 
@@ -49,8 +52,10 @@ class AppealAdmin(admin.ModelAdmin):
     list_select_related = ["incident"]
     search_fields = ["headline", "incident__reference", "slug"]
     prepopulated_fields = {"slug": ["headline"]}
-    readonly_fields = ["preview_link", "published_at", "closed_at", "created_at", "updated_at"]
+    # Status changes only through publish and close, which also stamp their dates.
+    readonly_fields = ["preview_link", "status", "published_at", "closed_at", "created_at", "updated_at"]
     inlines = [AppealImageInline, AppealUpdateInline]
+    actions = ["publish_appeals", "close_appeals"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
@@ -65,3 +70,66 @@ class AppealAdmin(admin.ModelAdmin):
         if not appeal.pk:
             return "-"
         return format_html('<a href="{}">Preview the public page</a>', reverse("appeals:preview", args=[appeal.slug]))
+
+    def get_urls(self):
+        return [
+            *[
+                path(
+                    f"<int:pk>/{change}/",
+                    self.admin_site.admin_view(require_POST(self.status_view)),
+                    {"change": change},
+                    name=f"appeals_appeal_{change}",
+                )
+                for change in ["publish", "close"]
+            ],
+            *super().get_urls(),
+        ]
+
+    def status_view(self, request, pk, change):
+        appeal = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, appeal):
+            raise PermissionDenied
+        self._change_status(request, [appeal], change)
+        return redirect("admin:appeals_appeal_change", pk)
+
+    @admin.action(description="Publish the selected appeals", permissions=["change"])
+    def publish_appeals(self, request, queryset):
+        self._change_status(request, queryset, "publish")
+
+    @admin.action(description="Close the selected appeals", permissions=["change"])
+    def close_appeals(self, request, queryset):
+        self._change_status(request, queryset, "close")
+
+    def _change_status(self, request, appeals, change):
+        done = []
+        for appeal in appeals:
+            if change == "publish" and appeal.status != Appeal.Status.PUBLISHED:
+                appeal.publish()
+            elif change == "close" and appeal.status == Appeal.Status.PUBLISHED:
+                appeal.close()
+            else:
+                continue
+            self.log_change(request, appeal, f"{change.capitalize()}ed")
+            done.append(appeal.headline)
+        verb = "Published" if change == "publish" else "Closed"
+        if done:
+            self.message_user(request, f"{verb}: {', '.join(done)}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Nothing to do: already {verb.lower()}.", messages.WARNING)
+
+
+@admin.register(AppealUpdate)
+class AppealUpdateAdmin(admin.ModelAdmin):
+    """Post an update (an arrest, a charge, a closure) to an appeal's public timeline."""
+
+    list_display = ["title", "appeal", "posted_at"]
+    list_select_related = ["appeal"]
+    search_fields = ["title", "appeal__headline"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(appeal__in=Appeal.objects.visible_to(request.user))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "appeal":
+            kwargs["queryset"] = Appeal.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
@@ -11,7 +12,7 @@ urlpatterns = [
     path("", views.appeal_list, name="list"),
     path("appeals/<slug:slug>/", views.appeal_detail, name="detail"),
     path("appeals/<slug:slug>/print/", views.appeal_print, name="print"),
-    path("appeals/<slug:slug>/preview/", views.appeal_preview, name="preview"),
+    path("appeals/<slug:slug>/preview/", admin.site.admin_view(views.appeal_preview), name="preview"),
     path("appeals/<slug:slug>/images/<int:pk>.jpg", views.appeal_image, name="image"),
     path("feed/", public_page(AppealsFeed()), name="feed"),
     path("sitemap.xml", public_page(sitemap, params=["p"]), {"sitemaps": SITEMAPS}, name="sitemap"),

@@ -3,7 +3,6 @@ import sys
 
 import segno
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseServerError, QueryDict
@@ -83,9 +82,11 @@ def appeal_detail(request, slug):
 
 
 @never_cache
-@staff_member_required
 def appeal_preview(request, slug):
-    """The page exactly as the public will see it, for any appeal the officer may see, drafts included."""
+    """The page exactly as the public will see it, for any appeal the officer may see, drafts included.
+
+    Mounted behind the admin site's own check (urls.py), so it needs the same password and second factor.
+    """
     appeal = get_object_or_404(Appeal.objects.visible_to(request.user).select_related("incident"), slug=slug)
     response = render(request, "appeals/appeal_detail.html", {**appeal_page_context(appeal), "preview": True})
     response["X-Robots-Tag"] = "noindex"

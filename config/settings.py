@@ -5,6 +5,7 @@ runs on SQLite, runs Celery tasks in-process and prints email to the console. Pr
 only by environment variables (see the README's configuration table).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -33,7 +34,8 @@ SITE_NAME = env.str("SITE_NAME", default="Witness appeals")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The officers' admin, behind a TOTP second factor (config.admin.OfficersAdminSite).
+    "config.apps.OfficersAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,9 +45,13 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "crispy_forms",
     "crispy_forms_gds",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "incidents",
     "appeals",
     "submissions",
+    "evidence",
 ]
 
 MIDDLEWARE = [
@@ -54,12 +60,16 @@ MIDDLEWARE = [
     # Before sessions, CSRF and CSP: a cached public page skips all of them (appeals/caching.py).
     "appeals.caching.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,6 +121,30 @@ PUBLIC_PAGE_CACHE_SECONDS = env.int(
     "PUBLIC_PAGE_CACHE_SECONDS", default=10 if "LocMemCache" in CACHES["default"]["BACKEND"] else 600
 )
 
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username and address is refused before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed officer logins: after AXES_FAILURE_LIMIT attempts for one username from one address, that pair
+# waits AXES_COOLOFF_MINUTES. Keyed on both, so nobody elsewhere can lock an officer out; kept short.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=10))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = 1 if env.bool("BEHIND_TLS_PROXY", default=False) else None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env.bool("BEHIND_TLS_PROXY", default=False) else ["REMOTE_ADDR"]
+)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Witness appeals")
+
+# Sessions end after SESSION_IDLE_MINUTES without a request (config.middleware.IdleSessionMiddleware).
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -130,6 +164,9 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 # Witness uploads: never under MEDIA_URL, only reachable through views that check access.
 EVIDENCE_ROOT = env.str("EVIDENCE_ROOT", default=str(VAR_DIR / "evidence"))
+# Set (e.g. "/protected-evidence/") when nginx serves EVIDENCE_ROOT at that internal location: the
+# views check access and audit, then hand the bytes (and Range requests) to nginx with X-Accel-Redirect.
+EVIDENCE_ACCEL_REDIRECT_PREFIX = env.str("EVIDENCE_ACCEL_REDIRECT_PREFIX", default="")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "evidence": {
@@ -160,6 +197,10 @@ CELERY_TASK_DEFAULT_QUEUE = "notify"
 CELERY_TASK_ROUTES = {
     "submissions.tasks.process_*": {"queue": "media"},
     "submissions.tasks.notify_*": {"queue": "notify"},
+    "evidence.tasks.*": {"queue": "media"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-exports": {"task": "evidence.tasks.sweep_stuck_exports", "schedule": 300.0},
 }
 # A task is acknowledged only when it ends, so a worker lost mid-task hands it to another.
 CELERY_TASK_ACKS_LATE = True

@@ -14,6 +14,23 @@ class SubmissionQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(appeal__incident__in=Incident.objects.visible_to(user))
 
+    def media_ready(self):
+        """Submissions with files, every one of them processed and playable."""
+        files = MediaFile.objects.filter(submission=models.OuterRef("pk"))
+        return self.filter(models.Exists(files), ~models.Exists(files.exclude(state=MediaFile.State.READY)))
+
+    def media_processing(self):
+        files = MediaFile.objects.filter(submission=models.OuterRef("pk"), state__in=MediaFile.PENDING_STATES)
+        return self.filter(models.Exists(files))
+
+    def media_problem(self):
+        """Submissions with a file that is quarantined, infected, unprocessable or failed."""
+        files = MediaFile.objects.filter(
+            models.Q(state__in=MediaFile.PROBLEM_STATES) | models.Q(scan_state=MediaFile.ScanState.INFECTED),
+            submission=models.OuterRef("pk"),
+        )
+        return self.filter(models.Exists(files))
+
 
 class Submission(models.Model):
     """What one witness sent about one appeal. No IP address or user agent is ever stored."""
@@ -31,6 +48,23 @@ class Submission(models.Model):
         ACTIONED = "actioned", "Actioned"
         NO_FURTHER_ACTION = "no_further_action", "No further action"
         DUPLICATE = "duplicate", "Duplicate"
+
+    # Where each state may go next. A decision (actioned, no further action, duplicate) always has a
+    # reason; actioning needs a review first; a decided submission can only be reopened for review.
+    TRANSITIONS = {
+        State.NEW: [State.IN_REVIEW, State.NO_FURTHER_ACTION, State.DUPLICATE],
+        State.IN_REVIEW: [State.NEW, State.ACTIONED, State.NO_FURTHER_ACTION, State.DUPLICATE],
+        State.ACTIONED: [State.IN_REVIEW],
+        State.NO_FURTHER_ACTION: [State.IN_REVIEW],
+        State.DUPLICATE: [State.IN_REVIEW],
+    }
+    DECISIONS = [State.ACTIONED, State.NO_FURTHER_ACTION, State.DUPLICATE]
+
+    class Priority(models.IntegerChoices):
+        LOW = 1, "Low"
+        NORMAL = 2, "Normal"
+        HIGH = 3, "High"
+        URGENT = 4, "Urgent"
 
     appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="submissions")
     reference = models.CharField(max_length=9, unique=True, editable=False)
@@ -53,6 +87,13 @@ class Submission(models.Model):
         blank=True,
         related_name="assigned_submissions",
     )
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    decision_reason = models.TextField(blank=True, help_text="Why this decision was made; kept with the decision.")
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
+    duplicate_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -70,6 +111,19 @@ class Submission(models.Model):
             models.CheckConstraint(
                 name="submission_reference_format",
                 condition=models.Q(reference__regex=REFERENCE_PATTERN.pattern),
+            ),
+            models.CheckConstraint(
+                name="submission_decision_has_reason",
+                condition=~models.Q(state__in=["actioned", "no_further_action", "duplicate"])
+                | (~models.Q(decision_reason="") & models.Q(decided_at__isnull=False)),
+            ),
+            models.CheckConstraint(
+                name="submission_duplicate_names_original",
+                condition=models.Q(state="duplicate", duplicate_of__isnull=False)
+                | (~models.Q(state="duplicate") & models.Q(duplicate_of__isnull=True)),
+            ),
+            models.CheckConstraint(
+                name="submission_not_duplicate_of_itself", condition=~models.Q(duplicate_of=models.F("pk"))
             ),
         ]
         indexes = [
@@ -100,6 +154,26 @@ class Submission(models.Model):
     def get_admin_url(self):
         return reverse("admin:submissions_submission_change", args=[self.pk])
 
+    def next_states(self):
+        return self.TRANSITIONS[self.State(self.state)]
+
+    def transition_problem(self, to, reason="", duplicate_of=None) -> str | None:
+        """Why this submission cannot move to state `to` with this reason, or None if it can."""
+        target = self.State(to)
+        if target not in self.next_states():
+            return f"A submission that is {self.get_state_display().lower()} cannot become {target.label.lower()}."
+        if target in self.DECISIONS and not reason.strip():
+            return f"Give a reason for the decision “{target.label}”."
+        if target == self.State.DUPLICATE:
+            if duplicate_of is None:
+                return "Say which submission this one duplicates."
+            if duplicate_of.pk == self.pk:
+                return "A submission cannot be a duplicate of itself."
+        return None
+
+    def is_decided(self):
+        return self.state in self.DECISIONS
+
     def set_upload_token(self, token: str):
         self.upload_token_hash = hash_upload_token(token)
 
@@ -109,6 +183,47 @@ class Submission(models.Model):
         officers = {officer for officer in incident.team.members.all()}
         officers.add(incident.officer_in_charge)
         return sorted((officer for officer in officers if officer.is_active and officer.email), key=lambda o: o.pk)
+
+
+class NoteQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise NotesAreAppendOnly("Notes cannot be changed.")
+
+    def delete(self):
+        raise NotesAreAppendOnly("Notes cannot be deleted.")
+
+
+class NotesAreAppendOnly(Exception):
+    pass
+
+
+class SubmissionNote(models.Model):
+    """An officer's note on a submission. Notes are added, never edited or deleted."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = NoteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            # A submission's notes, oldest first.
+            models.Index(fields=["submission", "created_at"], name="submissionnote_timeline_idx"),
+        ]
+
+    def __str__(self):
+        return f"Note by {self.author} on {self.submission}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise NotesAreAppendOnly("Notes cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise NotesAreAppendOnly("Notes cannot be deleted.")
 
 
 def evidence_storage():
@@ -143,6 +258,9 @@ class MediaFile(models.Model):
         CLEAN = "clean", "No virus found"
         INFECTED = "infected", "Infected"
         TOO_LARGE = "too_large", "Not scanned: too large"
+
+    PENDING_STATES = [State.RECEIVED, State.PROCESSING]
+    PROBLEM_STATES = [State.QUARANTINED, State.UNPROCESSABLE, State.FAILED]
 
     state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
     state_reason = models.CharField(max_length=300, blank=True)

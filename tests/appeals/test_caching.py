@@ -5,6 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from appeals.models import AppealUpdate
 from tests.appeals.images import make_image
 from tests.factories import make_appeal
+from tests.officers import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,7 @@ def test_the_server_side_copy_can_be_turned_off(client, settings):
 
 def test_staff_previews_and_error_pages_are_not_cached_publicly(client):
     appeal = make_appeal()
-    client.force_login(appeal.incident.officer_in_charge)
+    sign_in(client, appeal.incident.officer_in_charge)
     preview = client.get(f"{appeal.get_absolute_url()}preview/")
     assert "public" not in preview["Cache-Control"]
     assert "no-cache" in preview["Cache-Control"] or "max-age=0" in preview["Cache-Control"]

@@ -9,6 +9,7 @@ from PIL import Image
 from appeals.models import Appeal, AppealImage
 from tests.appeals.images import jpeg_with_location, make_image
 from tests.factories import make_appeal, make_incident, make_officer
+from tests.officers import sign_in
 
 
 def open_public(image):
@@ -82,12 +83,12 @@ def test_released_images_are_served_for_published_appeals_only(client):
 @pytest.mark.django_db
 def test_officers_previewing_a_draft_see_its_images(client):
     image = make_image(make_appeal(status=Appeal.Status.DRAFT))
-    client.force_login(image.appeal.incident.officer_in_charge)
+    sign_in(client, image.appeal.incident.officer_in_charge)
     response = client.get(image.get_absolute_url())
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
 
-    client.force_login(make_officer("other-team"))
+    sign_in(client, make_officer("other-team"))
     assert client.get(image.get_absolute_url()).status_code == 404
 
 
@@ -109,7 +110,7 @@ def test_an_officer_adds_a_released_image_in_the_admin(client):
     officer = appeal.incident.officer_in_charge
     officer.is_superuser = True
     officer.save()
-    client.force_login(officer)
+    sign_in(client, officer)
     url = f"/admin/appeals/appeal/{appeal.pk}/change/"
     form = client.get(url).context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}

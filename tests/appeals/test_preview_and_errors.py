@@ -6,13 +6,14 @@ from django.urls import include, path
 from appeals.models import Appeal
 from tests.appeals.images import make_image
 from tests.factories import make_appeal, make_incident, make_officer
+from tests.officers import sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 def test_officers_preview_a_draft_exactly_as_it_will_appear(client):
     appeal = make_appeal(status=Appeal.Status.DRAFT)
-    client.force_login(appeal.incident.officer_in_charge)
+    sign_in(client, appeal.incident.officer_in_charge)
     response = client.get(f"{appeal.get_absolute_url()}preview/")
     assert response.status_code == 200
     assert response.templates[0].name == "appeals/appeal_detail.html"
@@ -26,7 +27,7 @@ def test_the_public_and_other_teams_cannot_preview_a_draft(client):
     preview = f"{appeal.get_absolute_url()}preview/"
     assert client.get(appeal.get_absolute_url()).status_code == 404
     assert client.get(preview).status_code == 302
-    client.force_login(make_officer("someone-else"))
+    sign_in(client, make_officer("someone-else"))
     assert client.get(preview).status_code == 404
 
 
@@ -36,7 +37,7 @@ def test_the_admin_links_to_the_preview_and_shows_the_public_copy_of_each_image(
     officer = appeal.incident.officer_in_charge
     officer.is_superuser = True
     officer.save()
-    client.force_login(officer)
+    sign_in(client, officer)
     response = client.get(f"/admin/appeals/appeal/{appeal.pk}/change/")
     assert f"{appeal.get_absolute_url()}preview/" in response.text
     assert f'<img src="{image.get_absolute_url()}" alt="Still from camera 4" width="40">' in response.text

@@ -1,5 +1,6 @@
 """Load the demo appeal (CAD6602/18MAR, Grahame Park Estate). Running it again changes nothing."""
 
+from base64 import b32encode
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -7,9 +8,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appeals.models import Appeal
 from incidents.models import Incident, Team
+from incidents.roles import OFFICERS as OFFICERS_GROUP
+from incidents.roles import ensure_roles
 
 LONDON = ZoneInfo("Europe/London")
 # Known only to a local, DEBUG instance; set once, when the user is created.
@@ -57,7 +61,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        officers_group = ensure_roles()[OFFICERS_GROUP]
         users = {}
+        devices = {}
         for username, first, last, email, team_name, superuser in OFFICERS:
             user, created = get_user_model().objects.get_or_create(
                 username=username,
@@ -75,6 +81,11 @@ class Command(BaseCommand):
             if team_name:
                 team, _ = Team.objects.get_or_create(name=team_name)
                 team.members.add(user)
+                officers_group.user_set.add(user)
+            # The admin needs a second factor: one authenticator per demo officer, made once.
+            devices[username], _ = TOTPDevice.objects.get_or_create(
+                user=user, name="Demo authenticator", defaults={"confirmed": True}
+            )
             users[username] = user
 
         incident, _ = Incident.objects.get_or_create(
@@ -118,6 +129,12 @@ class Command(BaseCommand):
 
         self.stdout.write(self.style.SUCCESS("Demo appeal loaded: CAD6602/18MAR, Grahame Park Estate."))
         if settings.DEBUG:
-            self.stdout.write("Demo logins for /admin/ (local use only):")
+            self.stdout.write("Demo logins for /admin/ (local use only). Each needs a code from an authenticator app:")
+            self.stdout.write(
+                "add the key (or open the otpauth link) in the app, or run `manage.py demo_totp_code USER`."
+            )
             for username, *_rest in OFFICERS:
+                device = devices[username]
                 self.stdout.write(f"  {username:<10} password: {DEMO_PASSWORD}")
+                self.stdout.write(f"             authenticator key: {b32encode(device.bin_key).decode()}")
+                self.stdout.write(f"             {device.config_url}")

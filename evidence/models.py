@@ -1,0 +1,124 @@
+from django.conf import settings
+from django.db import models
+
+from submissions.models import MediaFile, Submission, evidence_storage
+
+
+class AuditTrailIsAppendOnly(Exception):
+    pass
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditTrailIsAppendOnly("Audit entries cannot be changed.")
+
+    def delete(self):
+        raise AuditTrailIsAppendOnly("Audit entries cannot be deleted.")
+
+
+class AuditEntry(models.Model):
+    """Who did what to which piece of evidence, and when. Written once, never changed or deleted.
+
+    On PostgreSQL a trigger refuses UPDATE and DELETE too, so not even raw SQL from the application
+    can rewrite the trail.
+    """
+
+    class Action(models.TextChoices):
+        VIEWED_SUBMISSION = "viewed_submission", "Viewed the submission"
+        PLAYED_FILE = "played_file", "Played a file"
+        VIEWED_IMAGE = "viewed_image", "Viewed a still image"
+        DOWNLOADED_ORIGINAL = "downloaded_original", "Downloaded an original"
+        CHANGED_STATE = "changed_state", "Changed the state"
+        ASSIGNED = "assigned", "Assigned"
+        CHANGED_PRIORITY = "changed_priority", "Changed the priority"
+        ADDED_NOTE = "added_note", "Added a note"
+        REQUESTED_EXPORT = "requested_export", "Requested an evidence export"
+        DOWNLOADED_EXPORT = "downloaded_export", "Downloaded an evidence export"
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=30, choices=Action.choices)
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="audit_entries")
+    media_file = models.ForeignKey(MediaFile, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reason = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            # A submission's audit trail, in order.
+            models.Index(fields=["submission", "created_at"], name="auditentry_trail_idx"),
+            # "Has this officer played this file in the last few minutes?" (one entry per viewing).
+            models.Index(fields=["actor", "media_file", "action", "created_at"], name="auditentry_recent_access_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.actor} {self.get_action_display().lower()} ({self.submission})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditTrailIsAppendOnly("Audit entries cannot be changed.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditTrailIsAppendOnly("Audit entries cannot be deleted.")
+
+    def change_summary(self) -> str:
+        """ "In review → Actioned" for state, assignment and priority changes; empty for the rest."""
+        labels = {
+            self.Action.CHANGED_STATE: dict(Submission.State.choices),
+            self.Action.CHANGED_PRIORITY: dict(Submission.Priority.choices),
+            self.Action.ASSIGNED: {},
+        }.get(self.action)
+        if labels is None:
+            return ""
+        before, after = self.detail.get("from"), self.detail.get("to")
+        return f"{labels.get(before, before or 'nobody')} → {labels.get(after, after or 'nobody')}"
+
+
+def export_upload_to(export, filename):
+    return f"exports/{export.submission.reference}/{export.pk}.zip"
+
+
+class EvidenceExport(models.Model):
+    """A zip of a submission's originals, derivatives, manifest and audit trail, built by a worker."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be built"
+        BUILDING = "building", "Being built"
+        READY = "ready", "Ready to download"
+        FAILED = "failed", "Failed"
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="exports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    file = models.FileField(storage=evidence_storage, upload_to=export_upload_to, max_length=300, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="evidenceexport_ready_has_hash",
+                condition=~models.Q(state="ready") | models.Q(sha256__regex=r"^[0-9a-f]{64}$", size__gt=0),
+            ),
+        ]
+        indexes = [
+            # verify_export: which recorded export has this SHA-256?
+            models.Index(fields=["sha256"], name="evidenceexport_sha256_idx"),
+        ]
+
+    def __str__(self):
+        return f"Export {self.pk} of {self.submission}"
+
+    def filename(self):
+        return f"evidence-{self.submission.reference}-{self.pk}.zip"

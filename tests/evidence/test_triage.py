@@ -1,0 +1,238 @@
+"""Triage: allowed transitions, decisions with reasons, notes, actions, the list and the index."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from evidence.models import AuditEntry
+from submissions.models import MediaFile, Submission, SubmissionNote
+from submissions.services import TriageError, change_state
+from tests.factories import make_submission
+from tests.officers import sign_in, store_media_file
+
+pytestmark = pytest.mark.django_db
+State = Submission.State
+
+
+def test_a_new_submission_cannot_jump_to_actioned(north):
+    with pytest.raises(TriageError, match="cannot become actioned"):
+        change_state(submission=north.submission, to=State.ACTIONED, by=north.officer, reason="Looks useful")
+
+
+def test_a_decision_needs_a_reason(north):
+    change_state(submission=north.submission, to=State.IN_REVIEW, by=north.officer)
+    with pytest.raises(TriageError, match="Give a reason"):
+        change_state(submission=north.submission, to=State.ACTIONED, by=north.officer, reason="  ")
+    change_state(submission=north.submission, to=State.ACTIONED, by=north.officer, reason="Shows the car's plate")
+    north.submission.refresh_from_db()
+    assert north.submission.state == State.ACTIONED
+    assert north.submission.decided_by == north.officer
+    entries = list(AuditEntry.objects.filter(action=AuditEntry.Action.CHANGED_STATE).values_list("detail", "reason"))
+    assert AuditEntry.objects.last().change_summary() == "In review → Actioned"
+    assert entries == [
+        ({"from": "new", "to": "in_review"}, ""),
+        ({"from": "in_review", "to": "actioned"}, "Shows the car's plate"),
+    ]
+
+
+def test_a_decided_submission_can_only_be_reopened(north):
+    change_state(submission=north.submission, to=State.NO_FURTHER_ACTION, by=north.officer, reason="Wrong day")
+    assert north.submission.next_states() == [State.IN_REVIEW]
+    change_state(submission=north.submission, to=State.IN_REVIEW, by=north.officer)
+    north.submission.refresh_from_db()
+    assert (north.submission.decision_reason, north.submission.decided_at) == ("", None)
+
+
+def test_a_duplicate_names_the_submission_it_repeats(north):
+    original = make_submission(north.appeal)
+    with pytest.raises(TriageError, match="which submission"):
+        change_state(submission=north.submission, to=State.DUPLICATE, by=north.officer, reason="Sent twice")
+    change_state(
+        submission=north.submission, to=State.DUPLICATE, by=north.officer, reason="Sent twice", duplicate_of=original
+    )
+    assert Submission.objects.get(pk=north.submission.pk).duplicate_of == original
+
+
+def test_two_officers_cannot_decide_the_same_submission_at_once(north):
+    stale = Submission.objects.get(pk=north.submission.pk)
+    change_state(submission=north.submission, to=State.IN_REVIEW, by=north.officer)
+    with pytest.raises(TriageError, match="Someone else"):
+        change_state(submission=stale, to=State.NO_FURTHER_ACTION, by=north.officer, reason="Nothing useful")
+
+
+def change_form_data(submission, **changes):
+    data = {
+        "state": submission.state,
+        "priority": submission.priority,
+        "assignee": submission.assignee_id or "",
+        "decision_reason": submission.decision_reason,
+        "duplicate_of": submission.duplicate_of_id or "",
+        "notes-TOTAL_FORMS": "1",
+        "notes-INITIAL_FORMS": "0",
+        "notes-MIN_NUM_FORMS": "0",
+        "notes-MAX_NUM_FORMS": "1000",
+        "notes-0-text": "",
+    }
+    return data | changes
+
+
+def test_the_change_form_offers_only_allowed_states_and_refuses_a_decision_without_reason(client, north):
+    sign_in(client, north.officer)
+    url = north.submission.get_admin_url()
+    page = client.get(url).content.decode()
+    assert 'value="actioned"' not in page
+    response = client.post(url, change_form_data(north.submission, state=State.NO_FURTHER_ACTION))
+    assert response.status_code == 200
+    assert "Give a reason" in response.content.decode()
+    assert Submission.objects.get(pk=north.submission.pk).state == State.NEW
+
+
+def test_an_officer_records_a_decision_assigns_and_adds_a_note(client, north):
+    sign_in(client, north.officer)
+    data = change_form_data(
+        north.submission,
+        state=State.NO_FURTHER_ACTION,
+        decision_reason="Filmed on a different evening",
+        assignee=north.officer.pk,
+        priority=Submission.Priority.HIGH,
+        **{"notes-0-text": "Checked the timestamp against the CAD log."},
+    )
+    response = client.post(north.submission.get_admin_url(), data)
+    assert response.status_code == 302, response.content.decode()
+    submission = Submission.objects.get(pk=north.submission.pk)
+    assert (submission.state, submission.assignee, submission.priority) == (
+        State.NO_FURTHER_ACTION,
+        north.officer,
+        Submission.Priority.HIGH,
+    )
+    note = submission.notes.get()
+    assert (note.author, note.text) == (north.officer, "Checked the timestamp against the CAD log.")
+    actions = set(submission.audit_entries.values_list("action", flat=True))
+    assert {"changed_state", "assigned", "changed_priority", "added_note"} <= actions
+
+
+def test_notes_cannot_be_edited_or_deleted(client, north):
+    note = SubmissionNote.objects.create(submission=north.submission, author=north.officer, text="First thoughts")
+    note.text = "Rewritten"
+    with pytest.raises(Exception, match="cannot be changed"):
+        note.save()
+    with pytest.raises(Exception, match="cannot be deleted"):
+        note.delete()
+    with pytest.raises(Exception, match="cannot be changed"):
+        SubmissionNote.objects.update(text="Rewritten")
+    # Posting an edit through the admin does nothing either: existing notes are read-only there.
+    sign_in(client, north.officer)
+    data = change_form_data(north.submission) | {
+        "notes-TOTAL_FORMS": "1",
+        "notes-INITIAL_FORMS": "1",
+        "notes-0-id": note.pk,
+        "notes-0-submission": north.submission.pk,
+        "notes-0-text": "Rewritten",
+    }
+    client.post(north.submission.get_admin_url(), data)
+    assert SubmissionNote.objects.get().text == "First thoughts"
+
+
+def test_the_list_actions_assign_mark_in_review_and_record_no_further_action(client, north):
+    sign_in(client, north.officer)
+    url = reverse("admin:submissions_submission_changelist")
+    selected = {"_selected_action": [north.submission.pk]}
+    client.post(url, {"action": "assign_to_me", **selected})
+    client.post(url, {"action": "mark_in_review", **selected})
+    submission = Submission.objects.get(pk=north.submission.pk)
+    assert (submission.assignee, submission.state) == (north.officer, State.IN_REVIEW)
+
+    asked = client.post(url, {"action": "record_no_further_action", "index": "0", **selected})
+    assert "Why is no further action needed?" in asked.content.decode()
+    client.post(url, {"action": "record_no_further_action", "reason": "Nothing relevant in view", **selected})
+    submission.refresh_from_db()
+    assert (submission.state, submission.decision_reason) == (State.NO_FURTHER_ACTION, "Nothing relevant in view")
+
+
+def test_the_account_is_shown_escaped_and_the_view_is_audited(client, north):
+    north.submission.account = 'He shouted <script>alert("x")</script>\nThen ran.'
+    north.submission.save(update_fields=["account"])
+    sign_in(client, north.officer)
+    page = client.get(north.submission.get_admin_url()).content.decode()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert '<script>alert("x")' not in page
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.VIEWED_SUBMISSION, actor=north.officer).count() == 1
+
+
+def test_the_change_page_shows_file_metadata_without_links(client, north):
+    north.media_file.metadata = {
+        "duration": 74.4,
+        "width": 1920,
+        "height": 1080,
+        "video_codec": "h264",
+        "audio_codec": "aac",
+        "frame_rate": 29.97,
+        "creation_time": "2021-03-18T19:09:30+00:00",
+        "gps": {"latitude": 51.5979, "longitude": -0.2472},
+        "make": "Nextbase",
+        "model": "622GW",
+    }
+    north.media_file.state = MediaFile.State.READY
+    north.media_file.save(update_fields=["metadata", "state"])
+    sign_in(client, north.officer)
+    page = client.get(north.submission.get_admin_url()).content.decode()
+    for text in [
+        "0:01:14",
+        "1920 by 1080 pixels",
+        "29.97 frames a second",
+        "h264, sound aac",
+        "2021-03-18T19:09:30+00:00",
+        "51.597900, -0.247200",
+        "Nextbase 622GW",
+        north.media_file.sha256,
+    ]:
+        assert text in page
+    assert "maps" not in page
+    assert f'src="{reverse("admin:evidence_derivative", args=[north.proxy.pk])}"' in page
+
+
+def list_queries(client):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:submissions_submission_changelist"))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_list_takes_the_same_number_of_queries_whatever_the_number_of_rows(client, north):
+    # Same filters on show before and after (an assignee filter appears once someone is assigned).
+    make_submission(north.appeal, assignee=north.officer)
+    sign_in(client, north.officer)
+    list_queries(client)  # warm the session and content-type caches
+    few = list_queries(client)
+    for number in range(12):
+        submission = make_submission(north.appeal, assignee=north.officer)
+        store_media_file(submission, content=f"file {number}".encode())
+    assert list_queries(client) == few
+
+
+def test_the_filters_show_facet_counts_and_assigned_to_me(client, north):
+    make_submission(north.appeal, assignee=north.officer)
+    sign_in(client, north.officer)
+    url = reverse("admin:submissions_submission_changelist")
+    page = client.get(url).content.decode()
+    assert "Assigned to me (1)" in page
+    assert "New (2)" in page
+    mine = client.get(url, {"mine": "yes"}).content.decode()
+    assert "1 submission" in mine
+
+
+def test_the_index_counts_each_open_appeals_submissions_with_links(client, north):
+    make_submission(north.appeal)
+    ready = make_submission(north.appeal)
+    store_media_file(ready, content=b"ready", state=MediaFile.State.READY)
+    quarantined = make_submission(north.appeal, state=State.IN_REVIEW)
+    store_media_file(quarantined, content=b"bad", state=MediaFile.State.QUARANTINED)
+    sign_in(client, north.officer)
+    response = client.get(reverse("admin:index"))
+    appeal = response.context["open_appeals"][0]
+    assert (appeal.new_count, appeal.in_review_count, appeal.ready_count, appeal.problem_count) == (3, 1, 1, 1)
+    link = f"?appeal__id__exact={north.appeal.pk}&amp;media=problem"
+    assert link in response.content.decode()
+    listed = client.get(reverse("admin:submissions_submission_changelist") + link.replace("&amp;", "&"))
+    assert list(listed.context["cl"].result_list) == [quarantined]
