@@ -1,6 +1,8 @@
 import os
 import shutil
+import subprocess
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -68,3 +70,21 @@ def chromium_path():
     path = shutil.which("chromium")
     require(path is not None, "Debian's chromium")
     return path
+
+
+@pytest.fixture(scope="session")
+def clamd_socket(tmp_path_factory):
+    """A real clamd for the session, on a unix socket, with a local EICAR signature built by sigtool."""
+    script = Path(__file__).resolve().parent.parent / "scripts" / "local-clamd.sh"
+    directory = tmp_path_factory.mktemp("clamd")
+    started = subprocess.run([script, "start", directory, "20M"], capture_output=True, text=True)
+    require(started.returncode == 0, f"clamd and sigtool (ClamAV): {started.stderr.strip()}")
+    yield started.stdout.strip()
+    subprocess.run([script, "stop", directory], check=True)
+
+
+@pytest.fixture
+def clamd(settings, clamd_socket):
+    settings.CLAMD_ADDRESS = clamd_socket
+    settings.CLAMD_MAX_BYTES = 20 * 1024 * 1024
+    return clamd_socket
