@@ -23,14 +23,21 @@ def require(condition: bool, what: str):
 
 
 @pytest.fixture(autouse=True)
-def private_file_storage(settings, tmp_path):
+def private_file_storage(settings, tmp_path, monkeypatch):
     """Each test writes media and evidence under its own temporary folder."""
+    from django.core.files.storage import storages
+
+    from submissions.models import Derivative, MediaFile
+
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.EVIDENCE_ROOT = str(tmp_path / "evidence")
     settings.STORAGES = {
         **settings.STORAGES,
         "evidence": {**settings.STORAGES["evidence"], "OPTIONS": {"location": settings.EVIDENCE_ROOT}},
     }
+    # A FileField resolves its storage callable once, at import: point it at this test's storage.
+    for field in (MediaFile._meta.get_field("original"), Derivative._meta.get_field("file")):
+        monkeypatch.setattr(field, "storage", storages["evidence"])
 
 
 @pytest.fixture(autouse=True)
