@@ -6,4 +6,4 @@ class SubmissionsConfig(AppConfig):
 
     def ready(self):
         # Registered beside admin.py, which holds the triage screens.
-        from submissions import notification_admin  # noqa: F401
+        from submissions import checks, notification_admin  # noqa: F401

@@ -18,7 +18,8 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
         return request.user.is_active and request.user.is_staff
 
     def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request) and (obj is None or obj.officer == request.user)
+        mine = obj is None or obj.officer == request.user or request.user.is_superuser
+        return self.has_module_permission(request) and mine
 
     def has_change_permission(self, request, obj=None):
         return self.has_view_permission(request, obj)
