@@ -157,6 +157,17 @@ class ScanOutcome:
     detail: str
 
 
+class _LargeChunks:
+    """clamav-client streams whatever read() returns as one chunk, but asks for 1 KiB at a time:
+    1 MiB chunks make the scan of a 50 MB file take 0.2 s instead of 2 s."""
+
+    def __init__(self, file):
+        self.file = file
+
+    def read(self, size=-1):
+        return self.file.read(1024 * 1024)
+
+
 def scan(path: Path, size: int) -> ScanOutcome:
     """Stream the file to clamd. Raises Transient when clamd cannot give an answer."""
     address = settings.CLAMD_ADDRESS
@@ -170,7 +181,7 @@ def scan(path: Path, size: int) -> ScanOutcome:
     try:
         version = client.version()
         with open(path, "rb") as original:
-            status, signature = client.instream(original)["stream"]
+            status, signature = client.instream(_LargeChunks(original))["stream"]
     except BufferTooLongError:
         return ScanOutcome("too_large", "Over the scanner's StreamMaxLength")
     except (ClamdError, OSError, KeyError) as error:
