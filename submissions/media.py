@@ -285,9 +285,22 @@ def describe_video(probed: dict) -> dict:
     streams = probed.get("streams", [])
     video = next((s for s in streams if s.get("codec_type") == "video" and not _is_cover_art(s)), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
-    if video is None:
-        raise Unprocessable("The file has no video in a format we can read")
+    if video is None and audio is None:
+        raise Unprocessable("The file has no video or sound in a format we can read")
     tags = {key.lower(): value for key, value in container.get("tags", {}).items()}
+    if video is None:
+        # A sound recording: described, and kept as it is (there is nothing to preview).
+        return _without_blanks(
+            {
+                "kind": "audio",
+                "container": container.get("format_name"),
+                "duration": _float(container.get("duration")),
+                "audio_codec": audio.get("codec_name"),
+                "audio_channels": audio.get("channels"),
+                "creation_time": tags.get("creation_time") or tags.get("com.apple.quicktime.creationdate"),
+                "gps": _iso6709(tags.get("com.apple.quicktime.location.iso6709") or tags.get("location")),
+            }
+        )
     tags.update({f"video:{key.lower()}": value for key, value in video.get("tags", {}).items()})
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     if not width or not height:
@@ -320,6 +333,10 @@ def describe_video(probed: dict) -> dict:
         "model": tags.get("com.apple.quicktime.model") or tags.get("model"),
         "software": tags.get("com.apple.quicktime.software") or tags.get("encoder"),
     }
+    return _without_blanks(description)
+
+
+def _without_blanks(description):
     return {key: value for key, value in description.items() if value not in (None, "")}
 
 

@@ -203,7 +203,7 @@ def run_pipeline(media_file, attempt):
                 product = media.proxy(original, work / "proxy.mp4", media_file.metadata, heartbeat=heartbeat)
                 heartbeat()
                 store(media_file, Derivative.Kind.PROXY, product)
-        elif Derivative.Kind.PREVIEW not in made:
+        elif media_file.metadata["kind"] == "image" and Derivative.Kind.PREVIEW not in made:
             with media.open_image(original) as image:
                 store(media_file, Derivative.Kind.PREVIEW, media.image_preview(image, work / "preview.jpg"))
     media_file.finish(MediaFile.State.READY)

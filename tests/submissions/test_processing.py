@@ -1,4 +1,5 @@
 import hashlib
+import io
 import json
 import subprocess
 import threading
@@ -173,6 +174,14 @@ def test_mjpeg_cctv_footage_in_an_avi_is_made_playable(samples):
     assert [stream["codec_name"] for stream in proxy["streams"]] == ["h264", "aac"]
 
 
+def test_a_sound_recording_is_described_and_kept_as_it_is(samples):
+    content = samples.ffmpeg("call.m4a", "-f", "lavfi", "-i", "sine", "-t", "1", "-c:a", "aac")
+    media_file = process(store_media_file(make_submission(make_appeal()), content, "Recording.m4a"))
+    assert media_file.state == MediaFile.State.READY
+    assert (media_file.metadata["kind"], media_file.metadata["audio_codec"]) == ("audio", "aac")
+    assert not media_file.derivatives.exists()
+
+
 def test_a_photo_is_described_and_previewed_upright_without_its_exif():
     media_file = process(store_media_file(make_submission(make_appeal()), photo_with_exif(), "PXL_0001.jpg"))
 
@@ -196,6 +205,16 @@ def test_a_photo_is_described_and_previewed_upright_without_its_exif():
     with Image.open(preview.file.path) as image:
         assert image.size == (32, 64), "turned upright"
         assert not image.getexif()
+
+
+def test_an_iphone_heic_photo_is_previewed_as_jpeg():
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(buffer, "HEIF")
+    media_file = process(store_media_file(make_submission(make_appeal()), buffer.getvalue(), "IMG_0002.HEIC"))
+    assert media_file.state == MediaFile.State.READY
+    assert media_file.metadata["format"] == "HEIF"
+    with Image.open(media_file.derivatives.get(kind=Derivative.Kind.PREVIEW).file.path) as preview:
+        assert (preview.format, preview.size) == ("JPEG", (64, 48))
 
 
 def test_with_no_scanner_configured_a_file_is_processed_but_never_marked_clean(settings, samples):
