@@ -4,6 +4,7 @@ import json
 import subprocess
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -150,6 +151,15 @@ def test_a_corrupt_or_hostile_file_ends_unprocessable_with_a_reason_after_one_at
     assert not media_file.derivatives.exists()
     assert_original_untouched(media_file, content)
     assert len(mail.outbox) == 1 and "unprocessable" in mail.outbox[0].subject
+
+
+def test_a_tool_that_runs_past_its_time_limit_is_stopped_and_the_file_is_unprocessable(settings, samples):
+    settings.MEDIA_FRAME_TIMEOUT = 0.01
+    media_file = process(store_media_file(make_submission(make_appeal()), samples.h264_mp4()))
+    assert media_file.state == MediaFile.State.UNPROCESSABLE
+    assert "ffmpeg took longer than" in media_file.state_reason
+    children = Path(f"/proc/self/task/{threading.get_native_id()}/children")
+    assert children.read_text() == "", "the timed-out ffmpeg was killed"
 
 
 def test_an_iphone_hevc_video_is_described_with_its_location_and_made_playable_without_it(samples):
