@@ -215,6 +215,11 @@ class MediaFile(models.Model):
             digest = hashlib.file_digest(original, "sha256").hexdigest()
         return self.original.size == self.size and digest == self.sha256
 
+    def status_line(self) -> str:
+        """What officers read: the state with its reason, e.g. "Unprocessable: ffprobe could not read the file"."""
+        state = self.get_state_display()
+        return f"{state}: {self.state_reason}" if self.state_reason else state
+
     def still_held(self, attempt: int) -> bool:
         """Renew this worker's hold on the file; False if the hold was lost to another worker."""
         return bool(

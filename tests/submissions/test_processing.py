@@ -146,6 +146,7 @@ def test_a_corrupt_or_hostile_file_ends_unprocessable_with_a_reason_after_one_at
     media_file = process(store_media_file(make_submission(make_appeal()), content))
 
     assert media_file.state == MediaFile.State.UNPROCESSABLE
+    assert media_file.status_line().startswith("Unprocessable: ")
     assert reason in media_file.state_reason
     assert media_file.attempts == 1
     assert not media_file.derivatives.exists()
