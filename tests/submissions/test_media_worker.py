@@ -3,6 +3,7 @@
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -84,12 +85,16 @@ def test_a_submission_made_while_redis_is_down_is_stored_and_processed_when_it_r
 ):
     require_subprocess_workers(settings)
     require(shutil.which("redis-server"), "redis-server")
-    # A Redis of our own, so that stopping it disturbs nobody else.
-    port = 6390
+    # A Redis of our own on a free port, so that stopping it disturbs nobody else.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     broker = f"redis://127.0.0.1:{port}/0"
     appeal = make_appeal()
     video = tmp_path / "upload.mp4"
     video.write_bytes(samples.h264_mp4())
+    redis = start_redis(port, tmp_path)
+    stop(redis)
 
     submit = subprocess.run(
         [sys.executable, "-c", SUBMIT_WITH_A_FILE, str(appeal.pk), str(video)],
@@ -104,11 +109,7 @@ def test_a_submission_made_while_redis_is_down_is_stored_and_processed_when_it_r
     media_file = submission.media_files.get()
     assert media_file.state == MediaFile.State.RECEIVED
 
-    redis = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
+    redis = start_redis(port, tmp_path)
     worker = None
     try:
         worker = start_worker(settings, broker, tmp_path, "after-outage", "--beat")
@@ -146,6 +147,16 @@ with transaction.atomic():
     transaction.on_commit(lambda: process_media_file.delay(media_file.pk), robust=True)
 print(submission.reference)
 """
+
+
+def start_redis(port, directory):
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=directory,
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout == b"PONG\n")
+    return redis
 
 
 def require_subprocess_workers(settings):
