@@ -206,6 +206,7 @@ def run_pipeline(media_file, attempt):
         elif media_file.metadata["kind"] == "image" and Derivative.Kind.PREVIEW not in made:
             with media.open_image(original) as image:
                 store(media_file, Derivative.Kind.PREVIEW, media.image_preview(image, work / "preview.jpg"))
+    heartbeat()
     media_file.finish(MediaFile.State.READY)
 
 
