@@ -26,6 +26,12 @@ run: $(VENV)/.run-installed
 	@scripts/system-packages.sh run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
+	@# Uploads are scanned by a local clamd when ClamAV is installed (test signatures only: it
+	@# proves the plumbing); without it files are processed but stay "scan pending", never clean.
+	@if [ -z "$$CLAMD_ADDRESS" ] && socket=$$(scripts/local-clamd.sh start var/clamav 2>/dev/null); then \
+	  echo "Scanning uploads with a local clamd on $$socket (EICAR test signature only)"; \
+	  export CLAMD_ADDRESS=$$socket; trap 'scripts/local-clamd.sh stop var/clamav' EXIT INT TERM; \
+	elif [ -z "$$CLAMD_ADDRESS" ]; then echo "ClamAV is not installed: uploads stay 'scan pending'"; fi; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.dev-installed
@@ -49,6 +55,7 @@ bench: $(VENV)/.dev-installed
 vendor:
 	scripts/vendor-frontend.sh
 
-# A Celery worker for both queues, when CELERY_BROKER_URL is set.
+# A Celery worker for both queues with the periodic tasks (beat), when CELERY_BROKER_URL is set.
 worker: $(VENV)/.run-installed
-	$(BIN)/celery -A config worker --queues media,notify --loglevel INFO
+	@mkdir -p var
+	$(BIN)/celery -A config worker --beat --schedule var/celerybeat-schedule --queues media,notify --loglevel INFO

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -199,9 +200,6 @@ CELERY_TASK_ROUTES = {
     "submissions.tasks.notify_*": {"queue": "notify"},
     "evidence.tasks.*": {"queue": "media"},
 }
-CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-exports": {"task": "evidence.tasks.sweep_stuck_exports", "schedule": 300.0},
-}
 # A task is acknowledged only when it ends, so a worker lost mid-task hands it to another.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -213,6 +211,42 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # its rows, and the periodic sweep enqueues the work once the broker is back.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 10}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-media": {
+        "task": "submissions.tasks.sweep_stuck_media",
+        "schedule": env.float("MEDIA_SWEEP_INTERVAL", default=60.0),
+    },
+    "send-notification-digests": {
+        "task": "submissions.tasks.send_notification_digests",
+        "schedule": crontab(hour=env.int("NOTIFY_DIGEST_HOUR", default=7), minute=0),
+    },
+    "sweep-stuck-exports": {"task": "evidence.tasks.sweep_stuck_exports", "schedule": 300.0},
+}
+CELERY_TIMEZONE = TIME_ZONE
+
+# Virus scanning through clamd: a unix socket path or host:port. Empty: no scanner, and files stay
+# "scan pending" (never marked clean). StreamMaxLength in clamd.conf must be at least CLAMD_MAX_BYTES;
+# larger files are recorded as "not scanned: too large".
+CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="")
+CLAMD_MAX_BYTES = env.int("CLAMD_MAX_BYTES", default=4000 * 1024 * 1024)
+CLAMD_TIMEOUT = env.int("CLAMD_TIMEOUT", default=600)
+
+# Media processing (submissions/media.py). Limits for every ffmpeg/ffprobe run and for Pillow.
+MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", default=5)
+# A worker holds a file for this long and renews the hold while it works; a dead worker's file is
+# picked up again by the sweep once the hold runs out.
+MEDIA_LEASE_SECONDS = env.int("MEDIA_LEASE_SECONDS", default=120)
+# A received file not picked up within this time (the broker was down, say) is enqueued again.
+MEDIA_STUCK_AFTER_SECONDS = env.int("MEDIA_STUCK_AFTER_SECONDS", default=300)
+MEDIA_TOOL_MEMORY_BYTES = env.int("MEDIA_TOOL_MEMORY_BYTES", default=4 * 1024**3)
+MEDIA_PROBE_TIMEOUT = env.int("MEDIA_PROBE_TIMEOUT", default=60)
+MEDIA_FRAME_TIMEOUT = env.int("MEDIA_FRAME_TIMEOUT", default=300)
+# The proxy may take this many seconds per second of footage (and at least MEDIA_FRAME_TIMEOUT).
+MEDIA_PROXY_TIME_FACTOR = env.float("MEDIA_PROXY_TIME_FACTOR", default=4.0)
+MEDIA_PROXY_PRESET = env.str("MEDIA_PROXY_PRESET", default="veryfast")
+MEDIA_MAX_DURATION_SECONDS = env.int("MEDIA_MAX_DURATION_SECONDS", default=6 * 3600)
+MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=100_000_000)
+MEDIA_MAX_VIDEO_PIXELS = env.int("MEDIA_MAX_VIDEO_PIXELS", default=8192 * 4320)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
 CRISPY_TEMPLATE_PACK = "gds"

@@ -21,9 +21,11 @@ def _visible_submissions(request, permission="submissions.view_submission"):
 def serve_derivative(request, pk):
     """The web proxy for the player (with Range for seeking), or a poster, contact sheet or preview."""
     derivative = get_object_or_404(
-        Derivative.objects.select_related("media_file__submission").filter(
-            media_file__submission__in=_visible_submissions(request)
-        ),
+        Derivative.objects.select_related("media_file__submission")
+        .filter(media_file__submission__in=_visible_submissions(request))
+        # Quarantined files are never previewed or played.
+        .exclude(media_file__state=MediaFile.State.QUARANTINED)
+        .exclude(media_file__scan_state=MediaFile.ScanState.INFECTED),
         pk=pk,
     )
     action = (

@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from config.admin import colleagues_of
 from evidence.models import AuditEntry
 from evidence.services import record, request_export
-from submissions.models import Derivative, MediaFile, Submission, SubmissionNote
+from submissions.models import Derivative, MediaFile, NotificationPreference, Submission, SubmissionNote
 from submissions.services import TriageError, add_note, assign, change_state, set_priority
 
 NOT_ALLOWED = "their state does not allow it (each submission's page lists the allowed next steps)."
@@ -328,6 +328,8 @@ class SubmissionAdmin(admin.ModelAdmin):
         files = []
         for media_file in media_files:
             derivatives = {derivative.kind: derivative for derivative in media_file.derivatives.all()}
+            if media_file.is_quarantined():
+                derivatives = {}
             files.append(
                 {
                     "media_file": media_file,
@@ -490,3 +492,40 @@ class MediaFileAdmin(admin.ModelAdmin):
             '<a href="{}">Download the original</a> (you will be asked why)',
             reverse("admin:evidence_original", args=[obj.pk]),
         )
+
+
+# Officers choose here between an email per event and a daily digest (their own row only).
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["officer", "delivery"]
+    fields = ["delivery"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("officer")
+        return queryset if request.user.is_superuser else queryset.filter(officer=request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        mine = obj is None or obj.officer == request.user or request.user.is_superuser
+        return self.has_module_permission(request) and mine
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return (
+            self.has_module_permission(request)
+            and not NotificationPreference.objects.filter(officer=request.user).exists()
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.officer = request.user
+        super().save_model(request, obj, form, change)

@@ -1,9 +1,12 @@
 import hashlib
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import storages
 from django.db import IntegrityError, models, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from appeals.models import Appeal
 from incidents.models import Incident
@@ -235,6 +238,38 @@ def original_upload_to(media_file, filename):
     return f"originals/{media_file.submission.reference}/{media_file.sha256}"
 
 
+class MediaFileQuerySet(models.QuerySet):
+    def claim(self, pk):
+        """Take a file for processing: one that waits, or one whose worker stopped renewing its hold.
+
+        Returns the claimed row (its `attempts` identifies this claim) or None if another worker holds it.
+        """
+        now = timezone.now()
+        lapsed = now - timedelta(seconds=settings.MEDIA_LEASE_SECONDS)
+        claimed = (
+            self.filter(pk=pk)
+            .filter(
+                models.Q(state=MediaFile.State.RECEIVED)
+                | models.Q(state=MediaFile.State.PROCESSING, updated_at__lt=lapsed)
+            )
+            .update(state=MediaFile.State.PROCESSING, attempts=models.F("attempts") + 1, updated_at=now)
+        )
+        return self.select_related("submission").get(pk=pk) if claimed else None
+
+    def stuck(self):
+        """Files nobody is working on: received but never picked up, or held by a worker that stopped."""
+        now = timezone.now()
+        return self.filter(
+            models.Q(
+                state=MediaFile.State.RECEIVED,
+                updated_at__lt=now - timedelta(seconds=settings.MEDIA_STUCK_AFTER_SECONDS),
+            )
+            | models.Q(
+                state=MediaFile.State.PROCESSING, updated_at__lt=now - timedelta(seconds=settings.MEDIA_LEASE_SECONDS)
+            )
+        )
+
+
 class MediaFile(models.Model):
     """A file a witness sent. The original is written once and never changed."""
 
@@ -246,13 +281,6 @@ class MediaFile(models.Model):
         UNPROCESSABLE = "unprocessable", "Unprocessable"
         FAILED = "failed", "Failed"
 
-    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="media_files")
-    original = models.FileField(storage=evidence_storage, upload_to=original_upload_to, max_length=300)
-    original_filename = models.CharField(max_length=255, help_text="As the witness named it; data only.")
-    size = models.BigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    content_type = models.CharField(max_length=100, blank=True, help_text="Detected from the content.")
-
     class ScanState(models.TextChoices):
         PENDING = "pending", "Scan pending"
         CLEAN = "clean", "No virus found"
@@ -260,15 +288,27 @@ class MediaFile(models.Model):
         TOO_LARGE = "too_large", "Not scanned: too large"
 
     PENDING_STATES = [State.RECEIVED, State.PROCESSING]
+    # Officers are told when a file ends in one of these.
     PROBLEM_STATES = [State.QUARANTINED, State.UNPROCESSABLE, State.FAILED]
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="media_files")
+    original = models.FileField(storage=evidence_storage, upload_to=original_upload_to, max_length=300)
+    original_filename = models.CharField(max_length=255, help_text="As the witness named it; data only.")
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100, blank=True, help_text="Detected from the content.")
 
     state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
     state_reason = models.CharField(max_length=300, blank=True)
     scan_state = models.CharField(max_length=20, choices=ScanState.choices, default=ScanState.PENDING)
     scan_detail = models.CharField(max_length=300, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times processing has started.")
     received_at = models.DateTimeField(auto_now_add=True)
+    # While processing, the worker renews this; a stale value means the worker has gone.
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MediaFileQuerySet.as_manager()
 
     class Meta:
         ordering = ["received_at"]
@@ -291,13 +331,70 @@ class MediaFile(models.Model):
             digest = hashlib.file_digest(original, "sha256").hexdigest()
         return self.original.size == self.size and digest == self.sha256
 
+    def status_line(self) -> str:
+        """What officers read: the state with its reason, e.g. "Unprocessable: ffprobe could not read the file"."""
+        state = self.get_state_display()
+        return f"{state}: {self.state_reason}" if self.state_reason else state
+
+    def still_held(self, attempt: int) -> bool:
+        """Renew this worker's hold on the file; False if the hold was lost to another worker."""
+        return bool(
+            MediaFile.objects.filter(pk=self.pk, state=self.State.PROCESSING, attempts=attempt).update(
+                updated_at=timezone.now()
+            )
+        )
+
+    def finish(self, state: str, reason: str = ""):
+        self.state = state
+        self.state_reason = reason[:300]
+        self.save(update_fields=["state", "state_reason", "updated_at"])
+
+    def release_for_retry(self, reason: str):
+        """Hand the file back to the queue after a transient error; the retry or the sweep takes it again."""
+        self.state = self.State.RECEIVED
+        self.state_reason = f"Waiting to try again: {reason}"[:300]
+        self.save(update_fields=["state", "state_reason", "updated_at"])
+
+    def is_quarantined(self):
+        """An infected file is kept as evidence but never previewed or played."""
+        return self.state == self.State.QUARANTINED or self.scan_state == self.ScanState.INFECTED
+
+    def is_video(self):
+        return self.metadata.get("kind") == "video"
+
+    def add_derivative(self, *, kind: str, path, sha256: str, content_type: str, tool, tool_version, arguments):
+        """Store a derived file once: if another run already stored this kind, keep theirs and drop ours."""
+        derivative = Derivative(
+            media_file=self,
+            kind=kind,
+            size=path.stat().st_size,
+            sha256=sha256,
+            content_type=content_type,
+            tool=tool,
+            tool_version=tool_version[:200],
+            arguments=arguments,
+        )
+        with path.open("rb") as made:
+            derivative.file.save(path.name, File(made), save=False)
+        try:
+            with transaction.atomic():
+                derivative.save()
+        except IntegrityError:
+            derivative.file.delete(save=False)
+            return Derivative.objects.get(media_file=self, kind=kind)
+        return derivative
+
 
 class Notification(models.Model):
-    """One email to one officer about one event; the unique key makes sending at most once."""
+    """One email to one officer about one event; the unique key makes sending at most once.
+
+    A row with no `sent_at` waits for the officer's daily digest (or for a retry of its own email).
+    """
 
     event_key = models.CharField(max_length=100, help_text="What happened, e.g. new_submission:42.")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="notifications")
+    summary = models.CharField(max_length=300, blank=True, help_text="One line for the digest.")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -305,9 +402,37 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event_key", "recipient"], name="notification_once_per_event"),
         ]
+        indexes = [
+            # The digest: each officer's notifications not sent yet.
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="notification_unsent_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.event_key} to {self.recipient}"
+
+
+class NotificationPreference(models.Model):
+    """How an officer wants to hear about new submissions and problem files."""
+
+    class Delivery(models.TextChoices):
+        EACH = "each", "An email for each event"
+        DAILY_DIGEST = "daily_digest", "One email a day listing everything"
+
+    officer = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    delivery = models.CharField(max_length=20, choices=Delivery.choices, default=Delivery.EACH)
+
+    def __str__(self):
+        return f"{self.officer}: {self.get_delivery_display()}"
+
+    @classmethod
+    def wants_digest(cls, officer) -> bool:
+        return cls.objects.filter(officer=officer, delivery=cls.Delivery.DAILY_DIGEST).exists()
 
 
 def derivative_upload_to(derivative, filename):

@@ -1,6 +1,8 @@
 import os
 import shutil
+import subprocess
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -21,14 +23,21 @@ def require(condition: bool, what: str):
 
 
 @pytest.fixture(autouse=True)
-def private_file_storage(settings, tmp_path):
+def private_file_storage(settings, tmp_path, monkeypatch):
     """Each test writes media and evidence under its own temporary folder."""
+    from django.core.files.storage import storages
+
+    from submissions.models import Derivative, MediaFile
+
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.EVIDENCE_ROOT = str(tmp_path / "evidence")
     settings.STORAGES = {
         **settings.STORAGES,
         "evidence": {**settings.STORAGES["evidence"], "OPTIONS": {"location": settings.EVIDENCE_ROOT}},
     }
+    # A FileField resolves its storage callable once, at import: point it at this test's storage.
+    for field in (MediaFile._meta.get_field("original"), Derivative._meta.get_field("file")):
+        monkeypatch.setattr(field, "storage", storages["evidence"])
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +87,21 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def clamd_socket(tmp_path_factory):
+    """A real clamd for the session, on a unix socket, with a local EICAR signature built by sigtool."""
+    script = Path(__file__).resolve().parent.parent / "scripts" / "local-clamd.sh"
+    directory = tmp_path_factory.mktemp("clamd")
+    started = subprocess.run([script, "start", directory, "20M"], capture_output=True, text=True)
+    require(started.returncode == 0, f"clamd and sigtool (ClamAV): {started.stderr.strip()}")
+    yield started.stdout.strip()
+    subprocess.run([script, "stop", directory], check=True)
+
+
+@pytest.fixture
+def clamd(settings, clamd_socket):
+    settings.CLAMD_ADDRESS = clamd_socket
+    settings.CLAMD_MAX_BYTES = 20 * 1024 * 1024
+    return clamd_socket

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from evidence.models import AuditEntry, EvidenceExport
 from evidence.services import request_export
+from submissions.models import MediaFile
 from tests.officers import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +131,16 @@ def test_an_officer_sees_only_their_own_teams_in_the_team_list(client, north, so
     page = client.get(reverse("admin:incidents_team_changelist")).content.decode()
     assert north.team.name in page
     assert south.team.name not in page
+
+
+def test_a_quarantined_file_is_never_previewed_or_played(client, north):
+    sign_in(client, north.officer)
+    url = reverse("admin:evidence_derivative", args=[north.proxy.pk])
+    assert client.get(url).status_code == 200
+
+    MediaFile.objects.filter(pk=north.proxy.media_file_id).update(
+        state=MediaFile.State.QUARANTINED, scan_state=MediaFile.ScanState.INFECTED
+    )
+    assert client.get(url).status_code == 404
+    page = client.get(reverse("admin:submissions_submission_change", args=[north.submission.pk])).text
+    assert url not in page

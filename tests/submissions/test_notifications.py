@@ -2,10 +2,11 @@ import pytest
 from celery.exceptions import Retry
 from django.core import mail
 
-from submissions.models import Notification, Submission
+from submissions.models import Notification, NotificationPreference, Submission
 from submissions.services import create_submission
-from submissions.tasks import notify_new_submission
+from submissions.tasks import notify_new_submission, send_notification_digests
 from tests.factories import make_officer, make_submission, wait_for
+from tests.officers import sign_in
 
 
 @pytest.mark.django_db
@@ -50,3 +51,31 @@ def test_a_new_submission_notifies_the_officers_through_a_real_worker(celery_wor
     notification = wait_for(lambda: Notification.objects.filter(sent_at__isnull=False).first())
     assert notification.recipient.email == "gemma.alger@example.org"
     assert [message.to for message in mail.outbox] == [["gemma.alger@example.org"]]
+
+
+@pytest.mark.django_db
+def test_an_officer_who_chose_the_digest_gets_one_email_listing_each_event_once(demo):
+    officer = demo.incident.officer_in_charge
+    NotificationPreference.objects.create(officer=officer, delivery=NotificationPreference.Delivery.DAILY_DIGEST)
+    first, second = make_submission(demo), make_submission(demo)
+    for submission in (first, second, first):
+        notify_new_submission.apply(args=[submission.pk])
+    assert mail.outbox == []
+
+    send_notification_digests.apply()
+    send_notification_digests.apply()
+
+    [digest] = mail.outbox
+    assert digest.to == [officer.email]
+    assert first.reference in digest.body and second.reference in digest.body
+    assert digest.body.count(first.reference) == 1
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_officers_set_their_own_notification_preference_in_the_admin(client, demo):
+    officer = demo.incident.officer_in_charge
+    sign_in(client, officer)
+    response = client.post("/admin/submissions/notificationpreference/add/", {"delivery": "daily_digest"})
+    assert response.status_code == 302
+    assert NotificationPreference.wants_digest(officer)

@@ -1,38 +1,290 @@
 import hashlib
+import io
+import json
+import subprocess
+import threading
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from django.core.files.base import ContentFile
+from django.core import mail
+from django.db import connection
+from django.test import TestCase
+from django.utils import timezone
+from PIL import Image
 
-from submissions.models import MediaFile
-from submissions.tasks import process_media_file
+from submissions.models import Derivative, MediaFile, Notification
+from submissions.tasks import process_media_file, sweep_stuck_media
+from tests.conftest import require
 from tests.factories import make_appeal, make_submission
+from tests.submissions.conftest import EICAR, huge_png, photo_with_exif, store_media_file
+
+pytestmark = pytest.mark.django_db
 
 
-def store_media_file(submission, content=b"dashcam bytes", recorded_sha256=None):
-    media_file = MediaFile(
-        submission=submission,
-        original_filename="DASH0001.MP4",
-        size=len(content),
-        sha256=recorded_sha256 or hashlib.sha256(content).hexdigest(),
-    )
-    media_file.original.save("ignored-name", ContentFile(content), save=False)
-    media_file.save()
+def process(media_file):
+    # Alerts are queued on commit, which a test's transaction never reaches otherwise.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        process_media_file.apply(args=[media_file.pk])
+    media_file.refresh_from_db()
     return media_file
 
 
-@pytest.mark.django_db
-def test_a_file_whose_bytes_match_the_record_is_verified():
-    media_file = store_media_file(make_submission(make_appeal()))
-    process_media_file.apply(args=[media_file.pk])
+def ffprobe(path):
+    output = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", path],
+        capture_output=True,
+        check=True,
+    )
+    return json.loads(output.stdout)
+
+
+def assert_original_untouched(media_file, content):
+    with media_file.original.open("rb") as original:
+        assert original.read() == content
+    assert media_file.original_matches_record()
+
+
+def test_a_video_is_checked_described_previewed_and_made_playable_with_the_original_untouched(clamd, samples):
+    content = samples.h264_mp4()
+    media_file = process(store_media_file(make_submission(make_appeal()), content))
+
+    assert (media_file.state, media_file.state_reason) == (MediaFile.State.READY, "")
+    assert media_file.scan_state == MediaFile.ScanState.CLEAN
+    assert media_file.content_type == "video/mp4"
+    assert media_file.metadata | {"duration": 2.0} == media_file.metadata | {
+        "kind": "video",
+        "video_codec": "h264",
+        "audio_codec": "aac",
+        "width": 320,
+        "height": 240,
+        "frame_rate": 15.0,
+    }
+    assert media_file.metadata["duration"] == pytest.approx(2, abs=0.1)
+    derivatives = {derivative.kind: derivative for derivative in media_file.derivatives.all()}
+    assert set(derivatives) == {Derivative.Kind.POSTER, Derivative.Kind.CONTACT_SHEET, Derivative.Kind.PROXY}
+    for derivative in derivatives.values():
+        with derivative.file.open("rb") as made:
+            assert hashlib.file_digest(made, "sha256").hexdigest() == derivative.sha256
+        assert derivative.size == derivative.file.size
+        assert derivative.tool == "ffmpeg" and derivative.tool_version.startswith("ffmpeg version")
+        assert "{original}" in derivative.arguments and "{output}" in derivative.arguments
+    with Image.open(derivatives[Derivative.Kind.POSTER].file.path) as poster:
+        assert poster.size == (320, 240)
+    with Image.open(derivatives[Derivative.Kind.CONTACT_SHEET].file.path) as sheet:
+        assert sheet.width > 4 * 320
+    proxy = ffprobe(derivatives[Derivative.Kind.PROXY].file.path)
+    assert [stream["codec_name"] for stream in proxy["streams"]] == ["h264", "aac"]
+    proxy_bytes = derivatives[Derivative.Kind.PROXY].file.open("rb").read()
+    assert proxy_bytes.index(b"moov") < proxy_bytes.index(b"mdat"), "the index is at the front (+faststart)"
+    assert_original_untouched(media_file, content)
+
+
+def test_running_the_task_again_leaves_one_set_of_derivatives(samples):
+    media_file = process(store_media_file(make_submission(make_appeal()), samples.h264_mp4()))
+    first = list(media_file.derivatives.values_list("pk", "sha256"))
+
+    MediaFile.objects.filter(pk=media_file.pk).update(state=MediaFile.State.RECEIVED)
+    process(media_file)
+    process(media_file)
+
+    assert media_file.state == MediaFile.State.READY
+    assert list(media_file.derivatives.values_list("pk", "sha256")) == first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_leave_one_set_of_derivatives(samples):
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL) for concurrent workers")
+    media_file = store_media_file(make_submission(make_appeal()), samples.h264_mp4())
+    start = threading.Barrier(2)
+
+    def worker():
+        start.wait()
+        try:
+            process_media_file.apply(args=[media_file.pk])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
     media_file.refresh_from_db()
-    assert media_file.state != MediaFile.State.FAILED
-    assert media_file.original.name == f"originals/{media_file.submission.reference}/{media_file.sha256}"
+    assert media_file.state == MediaFile.State.READY
+    assert media_file.attempts == 1, "the second worker found the file held and left it"
+    assert media_file.derivatives.count() == 3
 
 
-@pytest.mark.django_db
+def test_an_infected_file_is_quarantined_kept_and_the_officers_are_told_once(clamd):
+    submission = make_submission(make_appeal())
+    media_file = process(store_media_file(submission, EICAR, filename="invoice.pdf.exe"))
+    process(media_file)
+
+    assert media_file.state == MediaFile.State.QUARANTINED
+    assert media_file.scan_state == MediaFile.ScanState.INFECTED
+    assert "EICAR" in media_file.scan_detail and "EICAR" in media_file.state_reason
+    assert not media_file.derivatives.exists()
+    assert_original_untouched(media_file, EICAR)
+    assert [message.to for message in mail.outbox] == [[submission.appeal.incident.officer_in_charge.email]]
+    assert "quarantined" in mail.outbox[0].subject and "Infected" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize(
+    ("make_content", "reason"),
+    [
+        (lambda samples: samples.truncated_mp4(), "could not read the file"),
+        (lambda samples: huge_png(), "too many pixels"),
+        (lambda samples: b"#EXTM3U\n#EXTINF:2,\nfile:/etc/passwd\n#EXT-X-ENDLIST\n", "could not read the file"),
+        (lambda samples: b"ffconcat version 1.0\nfile '/etc/passwd'\n", "could not read the file"),
+    ],
+    ids=["truncated mp4", "30000x30000 png", "playlist", "concat list"],
+)
+def test_a_corrupt_or_hostile_file_ends_unprocessable_with_a_reason_after_one_attempt(samples, make_content, reason):
+    content = make_content(samples)
+    media_file = process(store_media_file(make_submission(make_appeal()), content))
+
+    assert media_file.state == MediaFile.State.UNPROCESSABLE
+    assert media_file.status_line().startswith("Unprocessable: ")
+    assert reason in media_file.state_reason
+    assert media_file.attempts == 1
+    assert not media_file.derivatives.exists()
+    assert_original_untouched(media_file, content)
+    assert len(mail.outbox) == 1 and "unprocessable" in mail.outbox[0].subject
+
+
+def test_a_tool_that_runs_past_its_time_limit_is_stopped_and_the_file_is_unprocessable(settings, samples):
+    settings.MEDIA_FRAME_TIMEOUT = 0.01
+    media_file = process(store_media_file(make_submission(make_appeal()), samples.h264_mp4()))
+    assert media_file.state == MediaFile.State.UNPROCESSABLE
+    assert "ffmpeg took longer than" in media_file.state_reason
+    children = Path(f"/proc/self/task/{threading.get_native_id()}/children")
+    assert children.read_text() == "", "the timed-out ffmpeg was killed"
+
+
+def test_an_iphone_hevc_video_is_described_with_its_location_and_made_playable_without_it(samples):
+    media_file = process(store_media_file(make_submission(make_appeal()), samples.hevc_mov_with_gps(), "IMG_0001.MOV"))
+
+    assert media_file.state == MediaFile.State.READY
+    assert media_file.metadata["video_codec"] == "hevc"
+    assert media_file.metadata["gps"] == {"latitude": 51.5855, "longitude": -0.2497, "altitude": 41.0}
+    assert (media_file.metadata["make"], media_file.metadata["model"]) == ("Apple", "iPhone 15")
+    assert media_file.metadata["creation_time"].startswith("2026-03-18T21:40:00")
+    proxy = ffprobe(media_file.derivatives.get(kind=Derivative.Kind.PROXY).file.path)
+    assert proxy["streams"][0]["codec_name"] == "h264"
+    assert "51.5855" not in json.dumps(proxy), "derivatives carry no location"
+
+
+def test_mjpeg_cctv_footage_in_an_avi_is_made_playable(samples):
+    media_file = process(store_media_file(make_submission(make_appeal()), samples.mjpeg_avi(), "CH01.avi"))
+
+    assert media_file.state == MediaFile.State.READY
+    assert (media_file.metadata["container"], media_file.metadata["video_codec"]) == ("avi", "mjpeg")
+    proxy = ffprobe(media_file.derivatives.get(kind=Derivative.Kind.PROXY).file.path)
+    assert [stream["codec_name"] for stream in proxy["streams"]] == ["h264", "aac"]
+
+
+def test_a_sound_recording_is_described_and_kept_as_it_is(samples):
+    content = samples.ffmpeg("call.m4a", "-f", "lavfi", "-i", "sine", "-t", "1", "-c:a", "aac")
+    media_file = process(store_media_file(make_submission(make_appeal()), content, "Recording.m4a"))
+    assert media_file.state == MediaFile.State.READY
+    assert (media_file.metadata["kind"], media_file.metadata["audio_codec"]) == ("audio", "aac")
+    assert not media_file.derivatives.exists()
+
+
+def test_a_photo_is_described_and_previewed_upright_without_its_exif():
+    media_file = process(store_media_file(make_submission(make_appeal()), photo_with_exif(), "PXL_0001.jpg"))
+
+    assert media_file.state == MediaFile.State.READY
+    assert media_file.content_type == "image/jpeg"
+    assert media_file.metadata | {"gps": None} == {
+        "kind": "image",
+        "format": "JPEG",
+        "width": 64,
+        "height": 32,
+        "orientation": 6,
+        "make": "Google",
+        "model": "Pixel 8",
+        "captured_at": "2026:03:18 21:40:00",
+        "gps": None,
+    }
+    assert media_file.metadata["gps"]["latitude"] == pytest.approx(51.58550, abs=1e-4)
+    assert media_file.metadata["gps"]["longitude"] == pytest.approx(-0.24970, abs=1e-4)
+    preview = media_file.derivatives.get()
+    assert (preview.kind, preview.tool) == (Derivative.Kind.PREVIEW, "Pillow")
+    with Image.open(preview.file.path) as image:
+        assert image.size == (32, 64), "turned upright"
+        assert not image.getexif()
+
+
+def test_an_iphone_heic_photo_is_previewed_as_jpeg():
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(buffer, "HEIF")
+    media_file = process(store_media_file(make_submission(make_appeal()), buffer.getvalue(), "IMG_0002.HEIC"))
+    assert media_file.state == MediaFile.State.READY
+    assert media_file.metadata["format"] == "HEIF"
+    with Image.open(media_file.derivatives.get(kind=Derivative.Kind.PREVIEW).file.path) as preview:
+        assert (preview.format, preview.size) == ("JPEG", (64, 48))
+
+
+def test_with_no_scanner_configured_a_file_is_processed_but_never_marked_clean(settings, samples):
+    settings.CLAMD_ADDRESS = ""
+    media_file = process(store_media_file(make_submission(make_appeal()), samples.h264_mp4()))
+    assert media_file.state == MediaFile.State.READY
+    assert (media_file.scan_state, media_file.scan_detail) == ("pending", "No virus scanner is configured")
+
+
+def test_a_file_over_the_scanners_limit_is_recorded_as_not_scanned(clamd, settings, samples):
+    content = samples.h264_mp4()
+    settings.CLAMD_MAX_BYTES = len(content) - 1
+    media_file = process(store_media_file(make_submission(make_appeal()), content))
+    assert media_file.state == MediaFile.State.READY
+    assert media_file.scan_state == MediaFile.ScanState.TOO_LARGE
+
+
+def test_an_unreachable_scanner_is_retried_then_the_file_fails_and_officers_are_alerted(settings, tmp_path, samples):
+    settings.CLAMD_ADDRESS = str(tmp_path / "no-clamd.sock")
+    settings.MEDIA_MAX_ATTEMPTS = 3
+    media_file = process(store_media_file(make_submission(make_appeal()), samples.h264_mp4()))
+
+    assert media_file.state == MediaFile.State.FAILED
+    assert media_file.attempts == 3
+    assert media_file.scan_state == MediaFile.ScanState.PENDING
+    assert "virus scanner did not answer" in media_file.state_reason
+    assert len(mail.outbox) == 1 and "failed" in mail.outbox[0].subject
+
+
 def test_a_file_that_changed_after_arrival_fails_with_a_reason():
-    media_file = store_media_file(make_submission(make_appeal()), recorded_sha256="0" * 64)
-    process_media_file.apply(args=[media_file.pk])
-    media_file.refresh_from_db()
+    media_file = process(store_media_file(make_submission(make_appeal()), b"dashcam bytes", recorded_sha256="0" * 64))
     assert media_file.state == MediaFile.State.FAILED
     assert "does not match" in media_file.state_reason
+
+
+def test_the_sweep_enqueues_files_nobody_is_working_on(settings, samples, monkeypatch):
+    submission = make_submission(make_appeal())
+    waiting = store_media_file(submission, samples.h264_mp4(), "a.mp4")
+    abandoned = store_media_file(submission, samples.mjpeg_avi(), "b.avi")
+    busy = store_media_file(submission, samples.hevc_mov_with_gps(), "c.mov")
+    long_ago = timezone.now() - timedelta(hours=1)
+    MediaFile.objects.filter(pk=waiting.pk).update(updated_at=long_ago)
+    MediaFile.objects.filter(pk=abandoned.pk).update(state=MediaFile.State.PROCESSING, attempts=1, updated_at=long_ago)
+    MediaFile.objects.filter(pk=busy.pk).update(state=MediaFile.State.PROCESSING, attempts=1)
+    enqueued = []
+    monkeypatch.setattr(process_media_file, "delay", enqueued.append)
+
+    sweep_stuck_media.apply()
+    sweep_stuck_media.apply()
+
+    assert sorted(enqueued) == [waiting.pk, abandoned.pk]
+
+
+def test_the_sweep_sends_an_alert_that_was_never_queued(settings):
+    media_file = store_media_file(make_submission(make_appeal()), b"not media")
+    media_file.finish(MediaFile.State.UNPROCESSABLE, "ffprobe could not read the file")
+
+    sweep_stuck_media.apply()
+    sweep_stuck_media.apply()
+
+    assert len(mail.outbox) == 1
+    assert Notification.objects.get().event_key == f"media_unprocessable:{media_file.pk}"

@@ -1,0 +1,536 @@
+"""The tools that look inside witnesses' files: clamd, ffprobe/ffmpeg and Pillow, each with limits.
+
+Nothing here touches the database. Every function reads the original and writes only into the
+output path it is given, so the original is never modified.
+"""
+
+import ctypes
+import json
+import logging
+import os
+import re
+import resource
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+
+import PIL
+import pillow_heif
+from clamav_client.clamd import BufferTooLongError, ClamdError, ClamdNetworkSocket, ClamdUnixSocket
+from django.conf import settings
+from PIL import ExifTags, Image, ImageOps
+
+log = logging.getLogger(__name__)
+pillow_heif.register_heif_opener()
+
+# Demuxers a witness's file may be read with. Playlists (hls, dash), concat lists, image sequences
+# and anything that opens other files or URLs are left out, so an upload cannot make ffmpeg read
+# anything but itself.
+DEMUXERS = [
+    "mov",  # also mp4, m4a, 3gp
+    "matroska",  # also webm
+    "avi",
+    "mpegts",
+    "mpeg",
+    "flv",
+    "asf",
+    "h264",
+    "hevc",
+    "dhav",  # Dahua CCTV (.dav)
+    "mjpeg",
+    "ogg",
+    "wav",
+    "mp3",
+    "aac",
+    "m4v",
+    "mpegvideo",
+]
+INPUT_OPTIONS = ["-protocol_whitelist", "file", "-format_whitelist", ",".join(DEMUXERS)]
+# Pillow formats that are treated as photos; anything else goes to ffprobe.
+IMAGE_FORMATS = ["JPEG", "PNG", "HEIF", "WEBP", "TIFF", "BMP", "GIF"]
+POSTER_WIDTH = 1280
+PREVIEW_SIZE = (1600, 1600)
+SHEET_COLUMNS, SHEET_ROWS, SHEET_TILE_WIDTH = 4, 4, 320
+PROXY_BOX = (1280, 720)
+
+
+class Unprocessable(Exception):
+    """The file itself is the problem (corrupt, hostile, unsupported): trying again will not help."""
+
+
+class Transient(Exception):
+    """Something around the file failed (scanner, storage): worth trying again later."""
+
+
+@dataclass
+class Product:
+    """A file one tool made, with what is needed to make it again."""
+
+    path: Path
+    content_type: str
+    tool: str
+    tool_version: str
+    arguments: list = field(default_factory=list)
+
+
+# Tools -------------------------------------------------------------------------------------------
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _limit_child(cpu_seconds: int):
+    def preexec():
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+        memory = settings.MEDIA_TOOL_MEMORY_BYTES
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # Die with the worker: a killed worker must not leave an ffmpeg running.
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    return preexec
+
+
+def run_tool(args: list[str], *, timeout: float, heartbeat=None) -> bytes:
+    """Run ffmpeg or ffprobe with CPU, memory and wall-time limits; return its standard output.
+
+    `heartbeat` is called every few seconds while the tool runs (the caller renews its hold on the file).
+    """
+    cpu_seconds = int(timeout * os.cpu_count()) + 10
+    process = subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_limit_child(cpu_seconds),
+        start_new_session=True,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"},
+    )
+    deadline = time.monotonic() + timeout
+    interval = max(1.0, settings.MEDIA_LEASE_SECONDS / 4)
+    try:
+        while True:
+            try:
+                stdout, stderr = process.communicate(timeout=min(interval, max(0.1, deadline - time.monotonic())))
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise Unprocessable(f"{Path(args[0]).name} took longer than {timeout:.0f} seconds") from None
+                if heartbeat:
+                    heartbeat()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    if process.returncode != 0:
+        raise Unprocessable(_tool_failure(args[0], process.returncode, stderr))
+    return stdout
+
+
+def _tool_failure(program, returncode, stderr):
+    name = Path(program).name
+    if returncode == -signal.SIGXCPU or returncode == -signal.SIGKILL:
+        return f"{name} went over its CPU limit"
+    lines = [line for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+    detail = lines[-1].strip() if lines else f"exit status {returncode}"
+    if "Cannot allocate memory" in detail:
+        return f"{name} went over its memory limit"
+    return f"{name} could not read the file: {detail}"[:280]
+
+
+@cache
+def tool_version(program: str) -> str:
+    output = subprocess.run([program, "-version"], capture_output=True, check=True, text=True).stdout
+    return output.splitlines()[0]
+
+
+# Virus scan --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScanOutcome:
+    verdict: str  # "clean", "infected" or "too_large"
+    detail: str
+
+
+class _LargeChunks:
+    """clamav-client streams whatever read() returns as one chunk, but asks for 1 KiB at a time:
+    1 MiB chunks make the scan of a 50 MB file take 0.2 s instead of 2 s."""
+
+    def __init__(self, file):
+        self.file = file
+
+    def read(self, size=-1):
+        return self.file.read(1024 * 1024)
+
+
+def scan(path: Path, size: int) -> ScanOutcome:
+    """Stream the file to clamd. Raises Transient when clamd cannot give an answer."""
+    address = settings.CLAMD_ADDRESS
+    if size > settings.CLAMD_MAX_BYTES:
+        return ScanOutcome("too_large", f"Over the scanner's limit of {settings.CLAMD_MAX_BYTES} bytes")
+    if ":" in address and not address.startswith("/"):
+        host, port = address.rsplit(":", 1)
+        client = ClamdNetworkSocket(host=host, port=int(port), timeout=settings.CLAMD_TIMEOUT)
+    else:
+        client = ClamdUnixSocket(path=address, timeout=settings.CLAMD_TIMEOUT)
+    try:
+        version = client.version()
+        with open(path, "rb") as original:
+            status, signature = client.instream(_LargeChunks(original))["stream"]
+    except BufferTooLongError:
+        return ScanOutcome("too_large", "Over the scanner's StreamMaxLength")
+    except (ClamdError, OSError, KeyError) as error:
+        raise Transient(f"The virus scanner did not answer: {error}") from error
+    if status == "OK":
+        return ScanOutcome("clean", version)
+    if status == "FOUND" and signature.startswith("Heuristics.Limits.Exceeded"):
+        return ScanOutcome("too_large", signature)
+    if status == "FOUND":
+        return ScanOutcome("infected", signature)
+    raise Transient(f"The virus scanner answered {status}: {signature}")
+
+
+# Describe ----------------------------------------------------------------------------------------
+
+
+def open_image(path: Path):
+    """Open a photo if the file is one Pillow reads; None if it is not an image. Only the header is read."""
+    # Pillow refuses outright above twice this, before decoding anything.
+    Image.MAX_IMAGE_PIXELS = settings.MEDIA_MAX_IMAGE_PIXELS
+    try:
+        image = Image.open(path, formats=IMAGE_FORMATS)
+    except Image.DecompressionBombError as error:
+        raise Unprocessable(f"The image has too many pixels: {error}") from error
+    except (Image.UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    if image.width * image.height > settings.MEDIA_MAX_IMAGE_PIXELS:
+        image.close()
+        raise Unprocessable(
+            f"The image has too many pixels: {image.width}x{image.height}, more than the limit of "
+            f"{settings.MEDIA_MAX_IMAGE_PIXELS:,} pixels"
+        )
+    return image
+
+
+def describe_image(image) -> dict:
+    exif = image.getexif()
+    ifd = exif.get_ifd(ExifTags.IFD.Exif)
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    description = {
+        "kind": "image",
+        "format": image.format,
+        "width": image.width,
+        "height": image.height,
+        "orientation": exif.get(ExifTags.Base.Orientation),
+        "make": _clean(exif.get(ExifTags.Base.Make)),
+        "model": _clean(exif.get(ExifTags.Base.Model)),
+        "captured_at": _clean(ifd.get(ExifTags.Base.DateTimeOriginal) or exif.get(ExifTags.Base.DateTime)),
+        "gps": _gps_from_exif(gps),
+    }
+    return {key: value for key, value in description.items() if value not in (None, "")}
+
+
+def _clean(value):
+    return value.strip("\x00 ").strip() if isinstance(value, str) else value
+
+
+def _gps_from_exif(gps) -> dict | None:
+    try:
+        latitude = _degrees(gps[ExifTags.GPS.GPSLatitude], gps[ExifTags.GPS.GPSLatitudeRef])
+        longitude = _degrees(gps[ExifTags.GPS.GPSLongitude], gps[ExifTags.GPS.GPSLongitudeRef])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    position = {"latitude": latitude, "longitude": longitude}
+    if ExifTags.GPS.GPSAltitude in gps:
+        position["altitude"] = float(gps[ExifTags.GPS.GPSAltitude])
+    return position
+
+
+def _degrees(dms, ref) -> float:
+    degrees, minutes, seconds = (float(part) for part in dms)
+    value = degrees + minutes / 60 + seconds / 3600
+    return round(-value if ref in ("S", "W") else value, 7)
+
+
+def probe(path: Path) -> dict:
+    """ffprobe's JSON for the file; Unprocessable if no allowed demuxer can read it."""
+    output = run_tool(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            *INPUT_OPTIONS,
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            f"file:{path}",
+        ],
+        timeout=settings.MEDIA_PROBE_TIMEOUT,
+    )
+    try:
+        return json.loads(output)
+    except ValueError as error:
+        raise Unprocessable("ffprobe gave no description of the file") from error
+
+
+def describe_video(probed: dict) -> dict:
+    """Container, codecs, duration, size, frame rate, creation time, GPS and device from ffprobe's JSON."""
+    container = probed.get("format", {})
+    streams = probed.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video" and not _is_cover_art(s)), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    if video is None and audio is None:
+        raise Unprocessable("The file has no video or sound in a format we can read")
+    tags = {key.lower(): value for key, value in container.get("tags", {}).items()}
+    if video is None:
+        # A sound recording: described, and kept as it is (there is nothing to preview).
+        return _without_blanks(
+            {
+                "kind": "audio",
+                "container": container.get("format_name"),
+                "duration": _float(container.get("duration")),
+                "audio_codec": audio.get("codec_name"),
+                "audio_channels": audio.get("channels"),
+                "creation_time": tags.get("creation_time") or tags.get("com.apple.quicktime.creationdate"),
+                "gps": _iso6709(tags.get("com.apple.quicktime.location.iso6709") or tags.get("location")),
+            }
+        )
+    tags.update({f"video:{key.lower()}": value for key, value in video.get("tags", {}).items()})
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if not width or not height:
+        raise Unprocessable("The video's picture size cannot be read")
+    if width * height > settings.MEDIA_MAX_VIDEO_PIXELS:
+        raise Unprocessable(f"The video is {width}x{height} pixels, more than the limit")
+    rotation = _rotation(video)
+    duration = _float(container.get("duration")) or _float(video.get("duration"))
+    if duration and duration > settings.MEDIA_MAX_DURATION_SECONDS:
+        raise Unprocessable(f"The video lasts {duration:.0f} seconds, more than the limit")
+    description = {
+        "kind": "video",
+        "container": container.get("format_name"),
+        "duration": duration,
+        "bit_rate": _int(container.get("bit_rate")),
+        "video_codec": video.get("codec_name"),
+        "video_profile": video.get("profile"),
+        "width": width,
+        "height": height,
+        "rotation": rotation,
+        "display_width": height if rotation in (90, 270) else width,
+        "display_height": width if rotation in (90, 270) else height,
+        "frame_rate": _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
+        "pixel_format": video.get("pix_fmt"),
+        "audio_codec": audio.get("codec_name") if audio else None,
+        "audio_channels": audio.get("channels") if audio else None,
+        "creation_time": tags.get("creation_time") or tags.get("com.apple.quicktime.creationdate"),
+        "gps": _iso6709(tags.get("com.apple.quicktime.location.iso6709") or tags.get("location")),
+        "make": tags.get("com.apple.quicktime.make") or tags.get("make"),
+        "model": tags.get("com.apple.quicktime.model") or tags.get("model"),
+        "software": tags.get("com.apple.quicktime.software") or tags.get("encoder"),
+    }
+    return _without_blanks(description)
+
+
+def _without_blanks(description):
+    return {key: value for key, value in description.items() if value not in (None, "")}
+
+
+def _is_cover_art(stream):
+    return stream.get("disposition", {}).get("attached_pic") == 1
+
+
+def _rotation(video) -> int:
+    for side_data in video.get("side_data_list", []):
+        if "rotation" in side_data:
+            return int(-float(side_data["rotation"])) % 360
+    return int(video.get("tags", {}).get("rotate", 0)) % 360
+
+
+def _float(value):
+    try:
+        return round(float(value), 3)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _rate(value):
+    try:
+        rate = Fraction(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return round(float(rate), 3) if rate else None
+
+
+def _iso6709(value) -> dict | None:
+    """'+51.5855-000.2497+041.000/' as used by phones, to latitude, longitude and altitude."""
+    match = value and re.match(r"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)?", value)
+    if not match:
+        return None
+    position = {"latitude": float(match[1]), "longitude": float(match[2])}
+    if match[3]:
+        position["altitude"] = float(match[3])
+    return position
+
+
+# Previews and proxy ------------------------------------------------------------------------------
+
+
+def image_preview(image, output: Path) -> Product:
+    """An upright JPEG of the photo with no metadata at all (no EXIF, no GPS)."""
+    image.draft("RGB", PREVIEW_SIZE)
+    try:
+        upright = ImageOps.exif_transpose(image)
+        upright.thumbnail(PREVIEW_SIZE)
+        upright.convert("RGB").save(output, "JPEG", quality=85)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise Unprocessable(f"The image could not be decoded: {error}") from error
+    arguments = ["exif_transpose", "thumbnail", list(PREVIEW_SIZE), "JPEG", "quality=85"]
+    return Product(output, "image/jpeg", "Pillow", PIL.__version__, arguments)
+
+
+def _ffmpeg(original: Path, output: Path, arguments: list[str], *, timeout: float, heartbeat=None) -> Product:
+    args = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *arguments]
+    argv = [part.replace("{original}", f"file:{original}").replace("{output}", f"file:{output}") for part in args]
+    run_tool(argv, timeout=timeout, heartbeat=heartbeat)
+    if not output.exists() or output.stat().st_size == 0:
+        raise Unprocessable("ffmpeg produced no picture from the file")
+    content_type = "video/mp4" if output.suffix == ".mp4" else "image/jpeg"
+    return Product(output, content_type, "ffmpeg", tool_version("ffmpeg"), args)
+
+
+def poster(original: Path, output: Path, description: dict) -> Product:
+    """One frame from a second in (or the middle of a shorter clip), at most POSTER_WIDTH wide."""
+    at = min(1.0, (description.get("duration") or 0) / 2)
+    return _ffmpeg(
+        original,
+        output,
+        [
+            *INPUT_OPTIONS,
+            "-ss",
+            f"{at:.3f}",
+            "-i",
+            "{original}",
+            "-map",
+            "0:v:0",
+            "-frames:v",
+            "1",
+            "-vf",
+            f"scale='min({POSTER_WIDTH},iw)':-2",
+            "-map_metadata",
+            "-1",
+            "-q:v",
+            "3",
+            "-update",
+            "1",
+            "-f",
+            "image2",
+            "{output}",
+        ],
+        timeout=settings.MEDIA_FRAME_TIMEOUT,
+    )
+
+
+def contact_sheet(original: Path, output: Path, description: dict) -> Product:
+    """A grid of frames spread across the clip; long clips use keyframes only, so nothing else is decoded."""
+    duration = description.get("duration") or 1
+    tiles = SHEET_COLUMNS * SHEET_ROWS
+    keyframes_only = ["-skip_frame", "nokey"] if duration > 30 else []
+    return _ffmpeg(
+        original,
+        output,
+        [
+            *INPUT_OPTIONS,
+            *keyframes_only,
+            "-i",
+            "{original}",
+            "-map",
+            "0:v:0",
+            "-an",
+            "-vf",
+            f"fps={tiles / duration:.6f},scale={SHEET_TILE_WIDTH}:-2,tile={SHEET_COLUMNS}x{SHEET_ROWS}:padding=4",
+            "-frames:v",
+            "1",
+            "-fps_mode",
+            "vfr",
+            "-map_metadata",
+            "-1",
+            "-q:v",
+            "4",
+            "-update",
+            "1",
+            "-f",
+            "image2",
+            "{output}",
+        ],
+        timeout=settings.MEDIA_FRAME_TIMEOUT,
+    )
+
+
+def proxy_size(description: dict) -> tuple[int, int]:
+    """Fit the upright picture in 1280x720 (720x1280 when portrait), never enlarged, even dimensions."""
+    width, height = description["display_width"], description["display_height"]
+    box_width, box_height = PROXY_BOX if width >= height else PROXY_BOX[::-1]
+    scale = min(1, box_width / width, box_height / height)
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
+def proxy(original: Path, output: Path, description: dict, heartbeat=None) -> Product:
+    """An H.264/AAC MP4 of at most 720p with the index at the front, playable in any browser."""
+    width, height = proxy_size(description)
+    duration = description.get("duration") or 60
+    timeout = max(settings.MEDIA_FRAME_TIMEOUT, duration * settings.MEDIA_PROXY_TIME_FACTOR)
+    return _ffmpeg(
+        original,
+        output,
+        [
+            *INPUT_OPTIONS,
+            "-i",
+            "{original}",
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0?",
+            "-vf",
+            f"scale={width}:{height},format=yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            settings.MEDIA_PROXY_PRESET,
+            "-crf",
+            "23",
+            "-profile:v",
+            "high",
+            # A keyframe every two seconds keeps seeking in the browser quick.
+            "-force_key_frames",
+            "expr:gte(t,n_forced*2)",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-ac",
+            "2",
+            "-map_metadata",
+            "-1",
+            "-map_chapters",
+            "-1",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            "{output}",
+        ],
+        timeout=timeout,
+        heartbeat=heartbeat,
+    )
