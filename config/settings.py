@@ -120,6 +120,22 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 # Witness uploads: never under MEDIA_URL, only reachable through views that check access.
 EVIDENCE_ROOT = env.str("EVIDENCE_ROOT", default=str(VAR_DIR / "evidence"))
+# Resumable uploads in progress: partial bytes on local disk, never under a public URL.
+UPLOAD_DIR = env.str("UPLOAD_DIR", default=str(VAR_DIR / "uploads"))
+# The no-JavaScript form's files stream here too, not to the system's temporary folder.
+FILE_UPLOAD_TEMP_DIR = UPLOAD_DIR
+UPLOAD_MAX_SIZE = env.int("UPLOAD_MAX_SIZE", default=10 * 1024**3)
+# A PATCH bigger than this is refused, so no single request holds a web worker for long.
+UPLOAD_MAX_CHUNK_SIZE = env.int("UPLOAD_MAX_CHUNK_SIZE", default=16 * 1024**2)
+# What the site's own uploader sends per PATCH; nginx's client_max_body_size must allow it.
+UPLOAD_CHUNK_SIZE = env.int("UPLOAD_CHUNK_SIZE", default=8 * 1024**2)
+UPLOAD_NOJS_MAX_SIZE = env.int("UPLOAD_NOJS_MAX_SIZE", default=500 * 1024**2)
+UPLOAD_MAX_FILES = env.int("UPLOAD_MAX_FILES", default=20)
+UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=72)
+# Below this much free space (after the incoming bytes) uploads get 503 and Retry-After.
+UPLOAD_MIN_FREE_BYTES = env.int("UPLOAD_MIN_FREE_BYTES", default=2 * 1024**3)
+# Other sites allowed to call the upload endpoint from a browser (a force's own web app).
+UPLOAD_ALLOWED_ORIGINS = env.list("UPLOAD_ALLOWED_ORIGINS", default=[])
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "evidence": {
@@ -162,6 +178,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # its rows, and the periodic sweep enqueues the work once the broker is back.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 10}
+
+CELERY_BEAT_SCHEDULE = {
+    "expire-abandoned-uploads": {"task": "submissions.tasks.expire_uploads", "schedule": 3600},
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
 CRISPY_TEMPLATE_PACK = "gds"
