@@ -44,8 +44,8 @@ ALLOWED_HEADERS = "Authorization, Content-Type, Upload-Length, Upload-Offset, Up
 class RunningHashes:
     """SHA-256 states of uploads this process is receiving, so each PATCH hashes only its own bytes.
 
-    hashlib states cannot be stored, so a PATCH that lands on another process re-reads the bytes
-    already on disk once (at page-cache speed) and carries on from there.
+    hashlib states cannot be stored, so a PATCH that lands on another process first reads the bytes
+    it has not seen from the partial file (at page-cache speed), then carries on.
     """
 
     def __init__(self, size=64):
@@ -53,12 +53,10 @@ class RunningHashes:
         self.lock = threading.Lock()
         self.states = OrderedDict()
 
-    def take(self, upload_id, offset):
+    def take(self, upload_id):
+        """The state this process holds for an upload, as (offset, hasher), or (0, a fresh hasher)."""
         with self.lock:
-            state = self.states.pop(upload_id, None)
-        if state and state[0] == offset:
-            return state[1]
-        return None
+            return self.states.pop(upload_id, None) or (0, hashlib.sha256())
 
     def keep(self, upload_id, offset, hasher):
         with self.lock:
@@ -307,14 +305,14 @@ def patch(request, upload):
 
 
 def resume_hash(upload, partial):
-    hasher = running_hashes.take(upload.pk, upload.offset)
-    if hasher is None:
-        hasher = hashlib.sha256()
-        partial.seek(0)
-        remaining = upload.offset
-        while remaining and (block := partial.read(min(READ_SIZE, remaining))):
-            hasher.update(block)
-            remaining -= len(block)
+    hashed, hasher = running_hashes.take(upload.pk)
+    if hashed > upload.offset:
+        hashed, hasher = 0, hashlib.sha256()
+    partial.seek(hashed)
+    remaining = upload.offset - hashed
+    while remaining and (block := partial.read(min(READ_SIZE, remaining))):
+        hasher.update(block)
+        remaining -= len(block)
     return hasher
 
 
@@ -362,10 +360,10 @@ def receive(request, upload, partial, size, checksum):
             upload.content_type = check_content_type(partial.read(SNIFF_BYTES), upload.filename)
             upload.save(update_fields=["content_type"])
         if upload.offset == upload.length:
-            running_hashes.take(upload.pk, upload.offset)
+            running_hashes.take(upload.pk)
             complete_upload(upload=upload, sha256=hasher.hexdigest())
     except FileRefused as refused:
-        running_hashes.take(upload.pk, upload.offset)
+        running_hashes.take(upload.pk)
         upload.discard()
         return tus_response(refused.status, refused.message)
     log.debug("Upload %s at %s of %s bytes", upload.pk, upload.offset, upload.length)
