@@ -225,6 +225,8 @@ def upload(request, method, submission, upload_id):
     if upload.is_expired():
         return tus_response(410, "This upload has expired: start it again.")
     if method == "HEAD":
+        if upload.completed_at is None and upload.offset == upload.length and (refused := finish_whole_upload(upload)):
+            return refused
         headers = {"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length)}
         if upload.completed_at is None:
             headers.update(expires_header(upload))
@@ -354,6 +356,13 @@ def receive(request, upload, partial, size, checksum):
     upload.expires_at = upload_expiry()
     upload.save(update_fields=["offset", "expires_at"])
     running_hashes.keep(upload.pk, upload.offset, hasher)
+    if refused := check_and_finish(upload, partial, hasher):
+        return refused
+    return tus_response(204, headers={"Upload-Offset": str(upload.offset), **expires_header(upload)})
+
+
+def check_and_finish(upload, partial, hasher):
+    """Check the type once the first bytes are in, and store the file once all are; a response if refused."""
     try:
         if not upload.content_type and (upload.offset >= SNIFF_BYTES or upload.offset == upload.length):
             partial.seek(0)
@@ -366,5 +375,20 @@ def receive(request, upload, partial, size, checksum):
         running_hashes.take(upload.pk)
         upload.discard()
         return tus_response(refused.status, refused.message)
-    log.debug("Upload %s at %s of %s bytes", upload.pk, upload.offset, upload.length)
-    return tus_response(204, headers={"Upload-Offset": str(upload.offset), **expires_header(upload)})
+    return None
+
+
+def finish_whole_upload(upload):
+    """All bytes arrived but the request storing the file died: store it now, before HEAD says "done"."""
+    try:
+        with open(upload.partial_path, "r+b") as partial:
+            try:
+                fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return tus_response(423, "This upload is being stored; try again in a moment.")
+            upload.refresh_from_db()
+            if upload.completed_at is None:
+                return check_and_finish(upload, partial, resume_hash(upload, partial))
+    except FileNotFoundError:
+        return tus_response(404, "There is no such upload.")
+    return None

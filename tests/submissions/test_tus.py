@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 
+from submissions import tus
 from submissions.models import MediaFile, Upload
 from submissions.tasks import expire_uploads
 from submissions.tus import running_hashes
@@ -350,3 +351,22 @@ def test_a_nearly_full_disk_answers_503_with_retry_after(client, auth, submissio
     response = patch(client, auth, location, 0, data)
     assert response.status_code == 503
     assert Upload.objects.get().partial_path.stat().st_size == 0
+
+
+def test_a_whole_upload_whose_storing_was_cut_off_is_stored_on_the_next_head(client, auth, submission, monkeypatch):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+
+    def crash(**kwargs):
+        raise OSError("the worker died here")
+
+    monkeypatch.setattr(tus, "complete_upload", crash)
+    with pytest.raises(OSError):
+        patch(client, auth, location, 0, data)
+    monkeypatch.undo()
+    running_hashes.states.clear()
+
+    head = client.head(location, headers=auth)
+    assert head.status_code == 200
+    assert head["Upload-Offset"] == str(len(data))
+    assert MediaFile.objects.get().sha256 == hashlib.sha256(data).hexdigest()
