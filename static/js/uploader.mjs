@@ -102,6 +102,7 @@ class FileRow {
       onSuccess: () => {
         this.setState("uploaded");
         this.uploader.announce(`${this.file.name} uploaded.`);
+        this.uploader.showUnfinished();
       },
       onError: (error) => this.failed(error),
     });
@@ -190,9 +191,10 @@ class Uploader {
   }
 
   showUnfinished() {
-    const prefix = `app-upload/${this.options.reference}/`;
+    // tus-js-client keeps each unfinished upload under "tus::<fingerprint>::<random>".
+    const prefix = `tus::app-upload/${this.options.reference}/`;
     window.tus.defaultOptions.urlStorage.findAllUploads().then((uploads) => {
-      const unfinished = uploads.some((upload) => (upload.fingerprint || "").startsWith(prefix));
+      const unfinished = uploads.some((upload) => (upload.urlStorageKey || "").startsWith(prefix));
       this.root.querySelector(".app-uploader__resume").hidden = !unfinished;
       if (unfinished) this.files.hidden = false;
     });

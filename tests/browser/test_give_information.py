@@ -13,7 +13,7 @@ from submissions import tus
 from submissions.models import MediaFile, Submission, Upload
 from tests.browser.conftest import assert_accessible
 from tests.conftest import require
-from tests.factories import wait_for
+from tests.factories import make_submission, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -138,3 +138,32 @@ def test_a_witness_sends_an_account_then_two_files_one_cut_off_and_resumed(
     page.get_by_label("Add another file").set_input_files(str(clip))
     assert page.get_by_text("You've already added this file").is_visible()
     assert MediaFile.objects.count() == 2
+
+
+def test_an_upload_carries_on_after_the_page_is_reloaded(page, demo, footage, settings, monkeypatch):
+    settings.UPLOAD_CHUNK_SIZE = 128 * 1024
+    clip, _photo = footage
+    submission = make_submission(demo)
+    submission.set_upload_token("reload-token-with-plenty-of-randomness")
+    submission.save(update_fields=["upload_token_hash"])
+    receive = tus.receive
+
+    def slow_receive(*args, **kwargs):
+        time.sleep(0.1)
+        return receive(*args, **kwargs)
+
+    monkeypatch.setattr(tus, "receive", slow_receive)
+
+    page.goto("/footage/reload-token-with-plenty-of-randomness/")
+    assert submission.reference in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.get_by_label("Choose files").set_input_files(str(clip))
+    page.wait_for_function("() => document.querySelector('.app-uploader__file progress')?.value >= 20")
+    page.once("dialog", lambda dialog: dialog.accept())  # "Leave site? Changes may not be saved."
+    page.reload()
+
+    page.get_by_text("Some uploads did not finish").wait_for()
+    page.get_by_label("Choose files").set_input_files(str(clip))
+    page.get_by_text("Uploaded", exact=True).wait_for(timeout=30_000)
+    assert Upload.objects.count() == 1, "resumed, not started again"
+    assert MediaFile.objects.get().sha256 == sha256(clip)
