@@ -189,3 +189,20 @@ def test_officers_are_emailed_the_reference_without_the_account(client, demo, dj
     assert submission.reference in mail.outbox[0].body
     assert f"/admin/submissions/submission/{submission.pk}/change/" in mail.outbox[0].body
     assert ACCOUNT not in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_the_receipt_is_sent_once_however_often_the_task_runs(demo):
+    from submissions.tasks import notify_witness_receipt
+    from tests.factories import make_submission
+
+    submission = make_submission(demo, contact_email="sam@example.org")
+    notify_witness_receipt(submission.pk, "the-token")
+    notify_witness_receipt(submission.pk, "the-token")
+    assert len(mail.outbox) == 1
+    assert "/footage/the-token/" in mail.outbox[0].body
+
+
+def test_abandoned_uploads_are_swept_every_hour(settings):
+    schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule["submissions.tasks.expire_uploads"] <= 3600
