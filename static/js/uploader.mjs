@@ -7,7 +7,8 @@ const STATUS = {
   offline: ["Waiting for a connection", "govuk-tag--yellow"],
   checking: ["Checking", "govuk-tag--blue"],
   uploaded: ["Uploaded", "govuk-tag--green"],
-  failed: ["Failed", "govuk-tag--red"],
+  failed: ["Failed: try again", "govuk-tag--red"],
+  refused: ["Not accepted", "govuk-tag--red"],
 };
 
 function formatSize(bytes) {
@@ -66,7 +67,7 @@ class FileRow {
     this.state = state;
     const [label, colour] = STATUS[state];
     this.tag.className = `govuk-tag ${colour}`;
-    this.tag.textContent = state === "failed" ? "Failed: try again" : label;
+    this.tag.textContent = label;
     this.retryButton.hidden = state !== "failed";
     // Received files are evidence: they stay, so only unfinished ones can be removed.
     this.removeButton.hidden = state === "uploaded" || state === "checking";
@@ -137,10 +138,13 @@ class FileRow {
     const response = error.originalResponse;
     const body = response ? response.getBody() : "";
     const status = response ? response.getStatus() : 0;
-    const message =
-      status >= 400 && status < 500 && body
-        ? body
-        : "The upload stopped. Check your connection and try again. Your information has already been sent.";
+    if (status >= 400 && status < 500 && body) {
+      // The server refused this file (type, size, duplicate, too many): trying again would not help.
+      this.setState("refused", body);
+      this.uploader.announce(`${this.file.name} not accepted: ${body}`);
+      return;
+    }
+    const message = "The upload stopped. Check your connection and try again. Your information has already been sent.";
     this.setState("failed", message);
     this.uploader.announce(`${this.file.name} failed: ${message}`);
   }
@@ -209,11 +213,9 @@ class Uploader {
       );
       this.rows.push(row);
       if (same) {
-        row.setState("failed", "You've already added this file.");
-        row.retryButton.hidden = true;
+        row.setState("refused", "You've already added this file.");
       } else if (file.size === 0) {
-        row.setState("failed", `${file.name} is empty.`);
-        row.retryButton.hidden = true;
+        row.setState("refused", `${file.name} is empty.`);
       } else {
         row.start();
       }
@@ -232,8 +234,9 @@ class Uploader {
 
   changed() {
     if (!this.total) return;
-    const bytes = this.rows.reduce((sum, row) => sum + row.file.size, 0);
-    const count = this.rows.length;
+    const sending = this.rows.filter((row) => row.state !== "refused");
+    const bytes = sending.reduce((sum, row) => sum + row.file.size, 0);
+    const count = sending.length;
     this.total.textContent = count
       ? `${count} file${count === 1 ? "" : "s"}, ${formatSize(bytes)} in total.` +
         (bytes > 100e6 ? " Large files can use a lot of mobile data: use Wi-Fi if you can." : "")
