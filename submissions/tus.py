@@ -227,7 +227,11 @@ def upload(request, method, submission, upload_id):
     if method == "HEAD":
         if upload.completed_at is None and upload.offset == upload.length and (refused := finish_whole_upload(upload)):
             return refused
-        headers = {"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length)}
+        offset = upload.offset
+        if upload.completed_at is None:
+            # Never promise bytes a crash took from the disk: the next PATCH re-records the offset under the lock.
+            offset = min(offset, upload.partial_path.stat().st_size if upload.partial_path.exists() else 0)
+        headers = {"Upload-Offset": str(offset), "Upload-Length": str(upload.length)}
         if upload.completed_at is None:
             headers.update(expires_header(upload))
         return tus_response(200, headers=headers)
@@ -299,11 +303,25 @@ def patch(request, upload):
             return tus_response(423, "Another request is writing to this upload; try again in a moment.")
         # Whoever held the lock before may have moved the offset on.
         upload.refresh_from_db()
+        upload.offset = disk_offset(upload, partial)
         if upload.completed_at is not None or offset != upload.offset:
             return tus_response(409, "Upload-Offset does not match.", {"Upload-Offset": str(upload.offset)})
         return receive(request, upload, partial, size, checksum)
     finally:
         partial.close()
+
+
+def disk_offset(upload, partial):
+    """The recorded offset, or less if a crash lost bytes that were recorded but not yet on disk."""
+    on_disk = os.fstat(partial.fileno()).st_size
+    if upload.completed_at is None and on_disk < upload.offset:
+        log.warning(
+            "Upload %s lost bytes %s to %s in a crash; asking for them again", upload.pk, on_disk, upload.offset
+        )
+        running_hashes.take(upload.pk)
+        upload.offset = on_disk
+        upload.save(update_fields=["offset"])
+    return upload.offset
 
 
 def resume_hash(upload, partial):
@@ -339,9 +357,9 @@ def receive(request, upload, partial, size, checksum):
             if checksum:
                 checksum[0].update(block)
             remaining -= len(block)
+        # No fsync per chunk (as tusd): a crash that loses written bytes shows as a partial file shorter
+        # than the recorded offset, and disk_offset() then sends the client back to re-send them.
         partial.flush()
-        # The offset we answer is a promise that these bytes are safe: make it true before answering.
-        os.fdatasync(partial.fileno())
     except OSError as error:
         partial.truncate(start)
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -370,6 +388,8 @@ def check_and_finish(upload, partial, hasher):
             upload.save(update_fields=["content_type"])
         if upload.offset == upload.length:
             running_hashes.take(upload.pk)
+            # Durable before it becomes evidence; the move into local storage is a rename.
+            os.fdatasync(partial.fileno())
             complete_upload(upload=upload, sha256=hasher.hexdigest())
     except FileRefused as refused:
         running_hashes.take(upload.pk)
@@ -387,7 +407,7 @@ def finish_whole_upload(upload):
             except BlockingIOError:
                 return tus_response(423, "This upload is being stored; try again in a moment.")
             upload.refresh_from_db()
-            if upload.completed_at is None:
+            if upload.completed_at is None and disk_offset(upload, partial) == upload.length:
                 return check_and_finish(upload, partial, resume_hash(upload, partial))
     except FileNotFoundError:
         return tus_response(404, "There is no such upload.")

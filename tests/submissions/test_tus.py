@@ -370,3 +370,21 @@ def test_a_whole_upload_whose_storing_was_cut_off_is_stored_on_the_next_head(cli
     assert head.status_code == 200
     assert head["Upload-Offset"] == str(len(data))
     assert MediaFile.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_bytes_a_crash_took_from_the_disk_are_asked_for_again(client, auth, submission):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    patch(client, auth, location, 0, data[:20_000])
+    upload = Upload.objects.get()
+    # Recorded as received, but only 12,000 bytes reached the disk before the machine went down.
+    with open(upload.partial_path, "r+b") as partial:
+        partial.truncate(12_000)
+    running_hashes.states.clear()
+
+    assert client.head(location, headers=auth)["Upload-Offset"] == "12000"
+    response = patch(client, auth, location, 20_000, data[20_000:])
+    assert response.status_code == 409
+    assert response["Upload-Offset"] == "12000"
+    assert patch(client, auth, location, 12_000, data[12_000:]).status_code == 204
+    assert MediaFile.objects.get().sha256 == hashlib.sha256(data).hexdigest()
