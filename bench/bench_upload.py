@@ -62,6 +62,26 @@ def floor(source, target):
     return elapsed, hasher.hexdigest()
 
 
+def send_patch(location, source, offset, length, auth):
+    """One PATCH whose body goes from the page cache to the socket by sendfile, as curl would, so the
+    client spends as little of the shared CPU as it can."""
+    with socket.create_connection(("127.0.0.1", PORT), timeout=600) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        headers = {
+            **auth,
+            "Host": f"127.0.0.1:{PORT}",
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+            "Content-Length": str(length),
+        }
+        head = f"PATCH {location} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        sock.sendall(head.encode())
+        sock.sendfile(source, offset, length)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, response.read()
+
+
 def tus_upload(path, name):
     """Upload one file with 8 MiB PATCHes; returns the seconds from creation to the last answer."""
     size = path.stat().st_size
@@ -71,21 +91,17 @@ def tus_upload(path, name):
     connection.request("POST", "/uploads", headers={**auth, "Upload-Length": str(size), "Upload-Metadata": name})
     response = connection.getresponse()
     response.read()
+    connection.close()
     assert response.status == 201, (response.status, response.reason)
     location = urlsplit(response.getheader("Location")).path
-    offset = 0
     with open(path, "rb") as source:
-        while block := source.read(CHUNK):
-            headers = {**auth, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
+        for offset in range(0, size, CHUNK):
             for _attempt in range(50):
-                connection.request("PATCH", location, body=block, headers=headers)
-                response = connection.getresponse()
-                body = response.read()
-                if response.status != 423:
+                status, body = send_patch(location, source, offset, min(CHUNK, size - offset), auth)
+                if status != 423:
                     break
                 time.sleep(0.05)
-            assert response.status == 204, (response.status, body)
-            offset += len(block)
+            assert status == 204, (status, body)
     return time.perf_counter() - started
 
 
