@@ -227,11 +227,7 @@ def upload(request, method, submission, upload_id):
     if method == "HEAD":
         if upload.completed_at is None and upload.offset == upload.length and (refused := finish_whole_upload(upload)):
             return refused
-        offset = upload.offset
-        if upload.completed_at is None:
-            # Never promise bytes a crash took from the disk: the next PATCH re-records the offset under the lock.
-            offset = min(offset, upload.partial_path.stat().st_size if upload.partial_path.exists() else 0)
-        headers = {"Upload-Offset": str(offset), "Upload-Length": str(upload.length)}
+        headers = {"Upload-Offset": str(head_offset(upload)), "Upload-Length": str(upload.length)}
         if upload.completed_at is None:
             headers.update(expires_header(upload))
         return tus_response(200, headers=headers)
@@ -240,6 +236,18 @@ def upload(request, method, submission, upload_id):
     if method == "DELETE":
         return terminate(upload)
     return tus_response(405, headers={"Allow": "HEAD, PATCH, DELETE, OPTIONS"})
+
+
+def head_offset(upload):
+    """Never promise bytes a crash took from the disk: the next PATCH re-records the offset under the lock."""
+    if upload.completed_at is not None:
+        return upload.offset
+    try:
+        return min(upload.offset, upload.partial_path.stat().st_size)
+    except FileNotFoundError:
+        # Stored as evidence (or discarded) since this request read the row.
+        upload.refresh_from_db()
+        return upload.offset if upload.completed_at else 0
 
 
 def terminate(upload):
