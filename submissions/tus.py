@@ -246,8 +246,8 @@ def head_offset(upload):
         return min(upload.offset, upload.partial_path.stat().st_size)
     except FileNotFoundError:
         # Stored as evidence (or discarded) since this request read the row.
-        upload.refresh_from_db()
-        return upload.offset if upload.completed_at else 0
+        completed = Upload.objects.filter(pk=upload.pk, completed_at__isnull=False).exists()
+        return upload.length if completed else 0
 
 
 def terminate(upload):
