@@ -37,8 +37,19 @@ TUS_EXTENSIONS = "creation,termination,expiration,checksum"
 CHECKSUM_ALGORITHMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
 READ_SIZE = 1024 * 1024
 RETRY_AFTER_SECONDS = 300
-EXPOSED_HEADERS = "Location, Upload-Offset, Upload-Length, Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm"  # noqa: E501
-ALLOWED_HEADERS = "Authorization, Content-Type, Upload-Length, Upload-Offset, Upload-Metadata, Upload-Checksum, Tus-Resumable, X-HTTP-Method-Override, X-Requested-With"  # noqa: E501
+# For browsers on UPLOAD_ALLOWED_ORIGINS (CORS).
+EXPOSED_HEADERS = ", ".join(
+    [
+        *("Location", "Upload-Offset", "Upload-Length", "Upload-Expires"),
+        *("Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm"),
+    ]
+)
+ALLOWED_HEADERS = ", ".join(
+    [
+        *("Authorization", "Content-Type", "Tus-Resumable", "X-HTTP-Method-Override", "X-Requested-With"),
+        *("Upload-Length", "Upload-Offset", "Upload-Metadata", "Upload-Checksum"),
+    ]
+)
 
 
 class RunningHashes:
