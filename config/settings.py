@@ -168,6 +168,22 @@ EVIDENCE_ROOT = env.str("EVIDENCE_ROOT", default=str(VAR_DIR / "evidence"))
 # Set (e.g. "/protected-evidence/") when nginx serves EVIDENCE_ROOT at that internal location: the
 # views check access and audit, then hand the bytes (and Range requests) to nginx with X-Accel-Redirect.
 EVIDENCE_ACCEL_REDIRECT_PREFIX = env.str("EVIDENCE_ACCEL_REDIRECT_PREFIX", default="")
+# Resumable uploads in progress: partial bytes on local disk, never under a public URL.
+UPLOAD_DIR = env.str("UPLOAD_DIR", default=str(VAR_DIR / "uploads"))
+# The no-JavaScript form's files stream here too, not to the system's temporary folder.
+FILE_UPLOAD_TEMP_DIR = UPLOAD_DIR
+UPLOAD_MAX_SIZE = env.int("UPLOAD_MAX_SIZE", default=10 * 1024**3)
+# A PATCH bigger than this is refused, so no single request holds a web worker for long.
+UPLOAD_MAX_CHUNK_SIZE = env.int("UPLOAD_MAX_CHUNK_SIZE", default=16 * 1024**2)
+# What the site's own uploader sends per PATCH; nginx's client_max_body_size must allow it.
+UPLOAD_CHUNK_SIZE = env.int("UPLOAD_CHUNK_SIZE", default=8 * 1024**2)
+UPLOAD_NOJS_MAX_SIZE = env.int("UPLOAD_NOJS_MAX_SIZE", default=500 * 1024**2)
+UPLOAD_MAX_FILES = env.int("UPLOAD_MAX_FILES", default=20)
+UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=72)
+# Below this much free space (after the incoming bytes) uploads get 503 and Retry-After.
+UPLOAD_MIN_FREE_BYTES = env.int("UPLOAD_MIN_FREE_BYTES", default=2 * 1024**3)
+# Other sites allowed to call the upload endpoint from a browser (a force's own web app).
+UPLOAD_ALLOWED_ORIGINS = env.list("UPLOAD_ALLOWED_ORIGINS", default=[])
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "evidence": {
@@ -221,6 +237,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=env.int("NOTIFY_DIGEST_HOUR", default=7), minute=0),
     },
     "sweep-stuck-exports": {"task": "evidence.tasks.sweep_stuck_exports", "schedule": 300.0},
+    "expire-abandoned-uploads": {"task": "submissions.tasks.expire_uploads", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -247,6 +264,7 @@ MEDIA_PROXY_PRESET = env.str("MEDIA_PROXY_PRESET", default="veryfast")
 MEDIA_MAX_DURATION_SECONDS = env.int("MEDIA_MAX_DURATION_SECONDS", default=6 * 3600)
 MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=100_000_000)
 MEDIA_MAX_VIDEO_PIXELS = env.int("MEDIA_MAX_VIDEO_PIXELS", default=8192 * 4320)
+
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
 CRISPY_TEMPLATE_PACK = "gds"

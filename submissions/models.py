@@ -1,5 +1,7 @@
 import hashlib
+import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
@@ -97,6 +99,7 @@ class Submission(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
     )
     duplicate_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates")
+    receipt_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -179,6 +182,10 @@ class Submission(models.Model):
 
     def set_upload_token(self, token: str):
         self.upload_token_hash = hash_upload_token(token)
+
+    def files_in_use(self) -> int:
+        """Files received plus uploads still under way: what counts against UPLOAD_MAX_FILES."""
+        return self.media_files.count() + self.uploads.unfinished().count()
 
     def officers_to_notify(self):
         """The incident's officer in charge and every active member of its team, with an email."""
@@ -474,3 +481,63 @@ class Derivative(models.Model):
 
     def extension(self):
         return self.EXTENSIONS[self.kind]
+
+
+class UploadQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.filter(completed_at__isnull=True, expires_at__gt=timezone.now())
+
+    def abandoned(self):
+        return self.filter(completed_at__isnull=True, expires_at__lte=timezone.now())
+
+
+def upload_expiry():
+    return timezone.now() + timedelta(hours=settings.UPLOAD_EXPIRY_HOURS)
+
+
+class Upload(models.Model):
+    """A resumable (tus) upload: its bytes grow in a partial file under UPLOAD_DIR until complete."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="uploads")
+    length = models.BigIntegerField()
+    offset = models.BigIntegerField(default=0)
+    filename = models.CharField(max_length=255, help_text="As the witness named it, sanitised; data only.")
+    content_type = models.CharField(max_length=100, blank=True, help_text="Detected from the first bytes.")
+    media_file = models.OneToOneField(MediaFile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=upload_expiry)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(name="upload_length_positive", condition=models.Q(length__gt=0)),
+            models.CheckConstraint(
+                name="upload_offset_within_length", condition=models.Q(offset__gte=0, offset__lte=models.F("length"))
+            ),
+        ]
+        indexes = [
+            # The expiry sweep: unfinished uploads past their expiry time.
+            models.Index(
+                fields=["expires_at"], name="upload_abandoned_idx", condition=models.Q(completed_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.filename} ({self.offset} of {self.length} bytes)"
+
+    @property
+    def partial_path(self) -> Path:
+        return Path(settings.UPLOAD_DIR) / f"{self.pk.hex}.part"
+
+    def discard(self):
+        """Forget the upload and its bytes; the caller holds the partial file's lock, if it exists."""
+        partial_path = self.partial_path
+        self.delete()
+        partial_path.unlink(missing_ok=True)
+
+    def is_expired(self) -> bool:
+        return self.completed_at is None and self.expires_at <= timezone.now()

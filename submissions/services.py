@@ -1,22 +1,79 @@
+from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
 from appeals.models import Appeal
 from evidence.models import AuditEntry
 from evidence.services import record
-from submissions.models import Submission, SubmissionNote
-from submissions.tasks import notify_new_submission
+from submissions.files import FileRefused, too_many_files_message
+from submissions.models import MediaFile, Submission, SubmissionNote, Upload
+from submissions.references import new_upload_token
+from submissions.tasks import notify_new_submission, notify_witness_receipt, process_media_file
 
 
-def create_submission(*, appeal: Appeal, submission: Submission) -> Submission:
-    """Store a witness's account durably, then tell the officers once it is committed."""
+def create_submission(*, appeal: Appeal, submission: Submission) -> tuple[Submission, str]:
+    """Store a witness's account durably, then tell the officers once it is committed.
+
+    Returns the submission and its upload token: the only time the token exists in clear.
+    """
     submission.appeal = appeal
+    token = new_upload_token()
+    submission.set_upload_token(token)
     submission.full_clean(exclude=["reference"])
     with transaction.atomic():
         submission.save()
         # robust: a broker outage must not turn a stored account into an error page.
         transaction.on_commit(lambda: notify_new_submission.delay(submission.pk), robust=True)
-    return submission
+        if submission.contact_email:
+            transaction.on_commit(lambda: notify_witness_receipt.delay(submission.pk, token), robust=True)
+    return submission, token
+
+
+class PartialFile(File):
+    """A finished upload on local disk: FileSystemStorage moves it into place instead of copying."""
+
+    def temporary_file_path(self):
+        return self.file.name
+
+
+def add_media_file(*, submission: Submission, content: File, filename: str, size: int, sha256: str, content_type: str):
+    """Keep a received file as evidence and queue its processing; raises FileRefused with a message."""
+    if size == 0:
+        raise FileRefused(f"{filename} is empty.", status=400)
+    with transaction.atomic():
+        # One file at a time per submission, so the duplicate and count checks cannot race.
+        Submission.objects.select_for_update().filter(pk=submission.pk).first()
+        if submission.media_files.filter(sha256=sha256).exists():
+            raise FileRefused(f"You've already added this file ({filename}).")
+        if submission.media_files.count() >= settings.UPLOAD_MAX_FILES:
+            raise FileRefused(too_many_files_message())
+        media_file = MediaFile(
+            submission=submission, original_filename=filename, size=size, sha256=sha256, content_type=content_type
+        )
+        media_file.original.save(sha256, content, save=False)
+        media_file.full_clean()
+        media_file.save()
+        process_media_file.delay_on_commit(media_file.pk)
+    return media_file
+
+
+def complete_upload(*, upload: Upload, sha256: str) -> MediaFile:
+    with open(upload.partial_path, "rb") as partial, transaction.atomic():
+        media_file = add_media_file(
+            submission=upload.submission,
+            content=PartialFile(partial),
+            filename=upload.filename,
+            size=upload.length,
+            sha256=sha256,
+            content_type=upload.content_type,
+        )
+        upload.media_file = media_file
+        upload.completed_at = timezone.now()
+        upload.save(update_fields=["media_file", "completed_at"])
+    # Storage that copies (object storage) leaves the partial behind.
+    upload.partial_path.unlink(missing_ok=True)
+    return media_file
 
 
 class TriageError(Exception):

@@ -1,3 +1,4 @@
+import fcntl
 import hashlib
 import logging
 import tempfile
@@ -13,10 +14,11 @@ from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from submissions import media
-from submissions.models import Derivative, MediaFile, Notification, NotificationPreference, Submission
+from submissions.models import Derivative, MediaFile, Notification, NotificationPreference, Submission, Upload
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,59 @@ def send_notification_digests():
         except Exception:
             Notification.objects.filter(pk__in=[n.pk for n in pending]).update(sent_at=None)
             raise
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8, soft_time_limit=30, time_limit=45)
+def notify_witness_receipt(submission_id: int, upload_token: str):
+    """Email the witness their reference and private "add more footage" link, once; never the account.
+
+    The token travels in the task because only its hash is stored.
+    """
+    submission = Submission.objects.select_related("appeal__incident").filter(pk=submission_id).first()
+    if submission is None or not submission.contact_email:
+        log.warning("Submission %s is gone or has no email; no receipt sent", submission_id)
+        return
+    claimed = Submission.objects.filter(pk=submission.pk, receipt_sent_at__isnull=True).update(
+        receipt_sent_at=timezone.now()
+    )
+    if not claimed:
+        log.info("Receipt for submission %s was already sent", submission.pk)
+        return
+    context = {
+        "submission": submission,
+        "appeal": submission.appeal,
+        "FORCE_NAME": settings.FORCE_NAME,
+        "footage_url": settings.SITE_URL + reverse("submissions:footage", args=[upload_token]),
+    }
+    try:
+        send_mail(
+            f"Your reference {submission.reference}: information sent to {settings.FORCE_NAME}",
+            render_to_string("submissions/email/receipt.txt", context),
+            None,
+            [submission.contact_email],
+        )
+    except Exception:
+        Submission.objects.filter(pk=submission.pk).update(receipt_sent_at=None)
+        raise
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def expire_uploads():
+    """Remove the bytes and rows of uploads abandoned past their expiry time (celery beat, hourly)."""
+    removed = 0
+    for upload in Upload.objects.abandoned()[:1000]:
+        try:
+            with open(upload.partial_path, "r+b") as partial:
+                try:
+                    # The same lock PATCH takes: never pull the file from under a request writing to it.
+                    fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                upload.discard()
+        except FileNotFoundError:
+            upload.discard()
+        removed += 1
+    log.info("Removed %s abandoned uploads", removed)
 
 
 # Media processing ---------------------------------------------------------------------------------

@@ -1,25 +1,272 @@
+import hashlib
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.forms.models import construct_instance
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from appeals.models import Appeal
-from submissions.forms import GiveInformationForm
+from appeals.templatetags.govuk import govuk_date, govuk_time
+from submissions.files import SNIFF_BYTES, FileRefused, check_content_type, sanitise_filename
+from submissions.forms import (
+    AccountForm,
+    ContactChoiceForm,
+    ContactDetailsForm,
+    RelationshipForm,
+    WhenForm,
+    WhereForm,
+)
 from submissions.models import Submission
-from submissions.services import create_submission
+from submissions.references import hash_upload_token
+from submissions.services import add_media_file, create_submission
+from submissions.tus import has_room_for
 
 SESSION_KEY = "submitted_reference"
+TOKEN_SESSION_KEY = "upload_token"
+# The journey's pages in order; "" is the first page's own address (the appeal's "Give information" link).
+STEPS = {
+    "": AccountForm,
+    "when": WhenForm,
+    "where": WhereForm,
+    "connection": RelationshipForm,
+    "contact": ContactChoiceForm,
+    "contact-details": ContactDetailsForm,
+}
 
 
-def give_information(request, slug):
-    appeal = get_object_or_404(Appeal.objects.open().select_related("incident"), slug=slug)
-    form = GiveInformationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        submission = create_submission(appeal=appeal, submission=form.save(commit=False))
+def journey(request, appeal):
+    """This witness's answers so far, kept in their session until they send them."""
+    return request.session.setdefault(f"give-information:{appeal.pk}", {})
+
+
+def steps_needed(answers):
+    anonymous = answers.get("contact", {}).get("contact_choice") == ContactChoiceForm.ANONYMOUS
+    return [step for step in STEPS if not (step == "contact-details" and anonymous)]
+
+
+def step_url(appeal, step):
+    if step == "":
+        return reverse("submissions:give_information", args=[appeal.slug])
+    return reverse("submissions:step", args=[appeal.slug, step])
+
+
+def check_url(appeal):
+    return reverse("submissions:check", args=[appeal.slug])
+
+
+def open_appeal(slug):
+    return get_object_or_404(Appeal.objects.open().select_related("incident"), slug=slug)
+
+
+@never_cache
+def question(request, slug, step=""):
+    appeal = open_appeal(slug)
+    if step not in STEPS:
+        raise Http404("No such question")
+    answers = journey(request, appeal)
+    form_class = STEPS[step]
+    if request.method == "POST":
+        form = form_class(request.POST)
+        if form.is_valid():
+            answers[step] = {key: value for key, value in request.POST.items() if key not in ("csrfmiddlewaretoken",)}
+            request.session.modified = True
+            # Post/redirect/get: Back and reload never send an answer twice.
+            return redirect(next_url(appeal, step, answers))
+    else:
+        form = form_class(answers[step]) if step in answers else form_class()
+    needed = steps_needed(answers)
+    position = needed.index(step) if step in needed else 0
+    back_url = step_url(appeal, needed[position - 1]) if position else appeal.get_absolute_url()
+    return render(
+        request,
+        "submissions/question.html",
+        {"appeal": appeal, "form": form, "step": step, "back_url": back_url, "title": form.title},
+    )
+
+
+def next_url(appeal, step, answers):
+    needed = steps_needed(answers)
+    following = needed[needed.index(step) + 1 :]
+    if answers.get("checking"):
+        # Changing an answer from "check your answers" goes back there, unless it opened a new question.
+        following = [later for later in following if later not in answers]
+    return step_url(appeal, following[0]) if following else check_url(appeal)
+
+
+def answered_forms(answers):
+    """Every needed page's form bound to its stored answers; the first missing or invalid page, if any."""
+    forms = {}
+    for step in steps_needed(answers):
+        if step not in answers:
+            return forms, step
+        form = STEPS[step](answers[step])
+        if not form.is_valid():
+            return forms, step
+        forms[step] = form
+    return forms, None
+
+
+def outside_window(appeal, seen_on):
+    if not seen_on:
+        return False
+    starts = appeal.window_starts_at or appeal.incident.occurred_at
+    ends = appeal.window_ends_at or appeal.incident.occurred_at
+    return not timezone.localtime(starts).date() <= seen_on <= timezone.localtime(ends).date()
+
+
+@never_cache
+def check_answers(request, slug):
+    appeal = open_appeal(slug)
+    answers = journey(request, appeal)
+    forms, missing = answered_forms(answers)
+    if missing is not None:
+        if not answers and request.session.get(SESSION_KEY):
+            # Back from the confirmation page: the information has been sent already.
+            return redirect("submissions:confirmation", slug=appeal.slug)
+        return redirect(step_url(appeal, missing))
+    submission = Submission(appeal=appeal, is_anonymous=forms["contact"].is_anonymous)
+    for step, form in forms.items():
+        if step != "contact-details" or not submission.is_anonymous:
+            construct_instance(form, submission)
+    if request.method == "POST":
+        submission, token = create_submission(appeal=appeal, submission=submission)
+        del request.session[f"give-information:{appeal.pk}"]
         request.session[SESSION_KEY] = submission.reference
-        # Post/redirect/get: going back or reloading never sends the account twice.
+        request.session[TOKEN_SESSION_KEY] = token
+        request.session["show_footage_link"] = True
         return redirect("submissions:confirmation", slug=appeal.slug)
-    return render(request, "submissions/give_information.html", {"appeal": appeal, "form": form})
+    answers["checking"] = True
+    request.session.modified = True
+    return render(
+        request,
+        "submissions/check_answers.html",
+        {
+            "appeal": appeal,
+            "submission": submission,
+            "outside_window": outside_window(appeal, submission.seen_on),
+            "when": " at ".join(filter(None, [govuk_date(submission.seen_on), govuk_time(submission.seen_at_time)])),
+            "change": {(step or "account").replace("-", "_"): step_url(appeal, step) for step in STEPS},
+        },
+    )
 
 
+@never_cache
 def confirmation(request, slug):
     appeal = get_object_or_404(Appeal.objects.published().select_related("incident"), slug=slug)
     submission = get_object_or_404(Submission, appeal=appeal, reference=request.session.get(SESSION_KEY, ""))
-    return render(request, "submissions/confirmation.html", {"appeal": appeal, "submission": submission})
+    token = request.session.get(TOKEN_SESSION_KEY, "")
+    if submission.upload_token_hash != hash_upload_token(token):
+        raise Http404("No upload token for this submission")
+    return render(
+        request,
+        "submissions/confirmation.html",
+        {
+            "appeal": appeal,
+            "submission": submission,
+            "token": token,
+            # The private link is shown once; after that it is only in the witness's email, if they gave one.
+            "show_footage_link": request.session.pop("show_footage_link", False),
+            "footage_url": request.build_absolute_uri(reverse("submissions:footage", args=[token])),
+            **upload_limits(),
+        },
+    )
+
+
+def upload_limits():
+    return {
+        "UPLOAD_CHUNK_SIZE": settings.UPLOAD_CHUNK_SIZE,
+        "UPLOAD_MAX_SIZE": settings.UPLOAD_MAX_SIZE,
+        "UPLOAD_MAX_FILES": settings.UPLOAD_MAX_FILES,
+        "UPLOAD_NOJS_MAX_SIZE": settings.UPLOAD_NOJS_MAX_SIZE,
+    }
+
+
+def submission_for_token(token):
+    submissions = Submission.objects.select_related("appeal__incident")
+    return get_object_or_404(submissions, upload_token_hash=hash_upload_token(token))
+
+
+def render_footage(request, submission, token, errors=(), status=200):
+    response = render(
+        request,
+        "submissions/footage.html",
+        {
+            "appeal": submission.appeal,
+            "submission": submission,
+            "token": token,
+            "media_files": submission.media_files.all(),
+            "errors": errors,
+            **upload_limits(),
+        },
+        status=status,
+    )
+    # The address is the capability: keep it out of caches and other sites' logs.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def footage(request, token):
+    return render_footage(request, submission_for_token(token), token)
+
+
+@csrf_exempt  # Checked below, once the upload handlers are set: the CSRF check reads the body.
+def upload_files(request, token):
+    """The upload that works without JavaScript: a multipart POST, streamed to disk, for smaller files."""
+    submission = submission_for_token(token)
+    if request.method != "POST":
+        return redirect("submissions:footage", token=token)
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > settings.UPLOAD_NOJS_MAX_SIZE:
+        limit = f"{settings.UPLOAD_NOJS_MAX_SIZE // 1024**2} MB"
+        message = (
+            f"The selected files must be smaller than {limit} in total on this page. Send fewer files at a time, "
+            "or turn on JavaScript to send larger files."
+        )
+        return render_footage(request, submission, token, [message], status=413)
+    if not has_room_for(length):
+        response = render_footage(
+            request, submission, token, ["We are short of space just now. Try again in a few minutes."], status=503
+        )
+        response["Retry-After"] = "300"
+        return response
+    request.upload_handlers = [TemporaryFileUploadHandler(request)]
+    return receive_files(request, submission, token)
+
+
+@csrf_protect
+def receive_files(request, submission, token):
+    files = request.FILES.getlist("files")
+    if not files:
+        return render_footage(request, submission, token, ["Select a video or photo to upload"], status=400)
+    errors, added = [], 0
+    for uploaded in files:
+        name = sanitise_filename(uploaded.name)
+        try:
+            if uploaded.size == 0:
+                raise FileRefused(f"{name} is empty.")
+            content_type = check_content_type(uploaded.read(SNIFF_BYTES), name)
+            uploaded.seek(0)
+            sha256 = hashlib.file_digest(uploaded, "sha256").hexdigest()
+            uploaded.seek(0)
+            add_media_file(
+                submission=submission,
+                content=uploaded,
+                filename=name,
+                size=uploaded.size,
+                sha256=sha256,
+                content_type=content_type,
+            )
+            added += 1
+        except FileRefused as refused:
+            errors.append(refused.message)
+    if errors:
+        return render_footage(request, submission, token, errors, status=400)
+    messages.success(request, f"{added} file{'s' if added != 1 else ''} received. Thank you.")
+    return redirect("submissions:footage", token=token)

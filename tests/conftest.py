@@ -24,12 +24,14 @@ def require(condition: bool, what: str):
 
 @pytest.fixture(autouse=True)
 def private_file_storage(settings, tmp_path, monkeypatch):
-    """Each test writes media and evidence under its own temporary folder."""
+    """Each test writes media, evidence and uploads in progress under its own temporary folder."""
     from django.core.files.storage import storages
 
     from submissions.models import Derivative, MediaFile
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.UPLOAD_DIR = settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    (tmp_path / "uploads").mkdir()
     settings.EVIDENCE_ROOT = str(tmp_path / "evidence")
     settings.STORAGES = {
         **settings.STORAGES,

@@ -69,7 +69,7 @@ def test_give_information_is_visible_without_scrolling_on_a_small_phone(page, ap
         assert page.evaluate("window.scrollY") == 0
 
     button.click()
-    assert page.locator("h1").inner_text() == "Give information"
+    assert page.locator("h1").inner_text() == "What did you see or hear?"
 
 
 def test_a_reader_finds_an_appeal_by_searching_and_filtering(page, appeals):

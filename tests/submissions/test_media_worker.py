@@ -134,7 +134,7 @@ from submissions.services import create_submission
 from submissions.tasks import process_media_file
 
 content = open(sys.argv[2], "rb").read()
-submission = create_submission(
+submission, _token = create_submission(
     appeal=Appeal.objects.get(pk=sys.argv[1]), submission=Submission(account="Dashcam.", is_anonymous=True)
 )
 with transaction.atomic():

@@ -1,0 +1,433 @@
+"""A tus 1.0.0 server (https://tus.io/protocols/resumable-upload): core, creation, termination,
+expiration and checksum, authorised by a submission's upload token rather than a session.
+
+Bytes stream from the request to a partial file under UPLOAD_DIR in 1 MiB pieces and are hashed as
+they arrive. An exclusive flock on the partial file makes PATCHes to one upload take turns, across
+threads, processes and anything sharing the folder.
+"""
+
+import base64
+import binascii
+import errno
+import fcntl
+import hashlib
+import logging
+import os
+import shutil
+import threading
+from collections import OrderedDict
+from functools import wraps
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.http import http_date
+from django.views.decorators.csrf import csrf_exempt
+
+from submissions.files import SNIFF_BYTES, FileRefused, check_content_type, sanitise_filename, too_many_files_message
+from submissions.models import Submission, Upload, upload_expiry
+from submissions.references import hash_upload_token
+from submissions.services import complete_upload
+
+log = logging.getLogger(__name__)
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,termination,expiration,checksum"
+CHECKSUM_ALGORITHMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
+READ_SIZE = 1024 * 1024
+RETRY_AFTER_SECONDS = 300
+# For browsers on UPLOAD_ALLOWED_ORIGINS (CORS).
+EXPOSED_HEADERS = ", ".join(
+    [
+        *("Location", "Upload-Offset", "Upload-Length", "Upload-Expires"),
+        *("Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm"),
+    ]
+)
+ALLOWED_HEADERS = ", ".join(
+    [
+        *("Authorization", "Content-Type", "Tus-Resumable", "X-HTTP-Method-Override", "X-Requested-With"),
+        *("Upload-Length", "Upload-Offset", "Upload-Metadata", "Upload-Checksum"),
+    ]
+)
+
+
+class RunningHashes:
+    """SHA-256 states of uploads this process is receiving, so each PATCH hashes only its own bytes.
+
+    hashlib states cannot be stored, so a PATCH that lands on another process first reads the bytes
+    it has not seen from the partial file (at page-cache speed), then carries on.
+    """
+
+    def __init__(self, size=64):
+        self.size = size
+        self.lock = threading.Lock()
+        self.states = OrderedDict()
+
+    def take(self, upload_id):
+        """The state this process holds for an upload, as (offset, hasher), or (0, a fresh hasher)."""
+        with self.lock:
+            return self.states.pop(upload_id, None) or (0, hashlib.sha256())
+
+    def keep(self, upload_id, offset, hasher):
+        with self.lock:
+            self.states[upload_id] = (offset, hasher)
+            while len(self.states) > self.size:
+                self.states.popitem(last=False)
+
+
+running_hashes = RunningHashes()
+
+
+def tus_response(status=204, message="", headers=None):
+    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    response["Tus-Resumable"] = TUS_VERSION
+    response["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def allowed_origin(request):
+    """Same-origin pages, the site itself and configured partner origins; None when there is no Origin."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    own = f"{request.scheme}://{request.get_host()}"
+    trusted = {own, *settings.CSRF_TRUSTED_ORIGINS, *settings.UPLOAD_ALLOWED_ORIGINS}
+    trusted.add("{0.scheme}://{0.netloc}".format(urlsplit(settings.SITE_URL)))
+    return origin if origin in trusted else False
+
+
+def cors_headers(origin):
+    if not origin:
+        return {}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+        "Vary": "Origin",
+    }
+
+
+def discovery(origin):
+    headers = {
+        "Tus-Version": TUS_VERSION,
+        "Tus-Extension": TUS_EXTENSIONS,
+        "Tus-Max-Size": str(settings.UPLOAD_MAX_SIZE),
+        "Tus-Checksum-Algorithm": ",".join(CHECKSUM_ALGORITHMS),
+        **cors_headers(origin),
+    }
+    if origin:
+        headers["Access-Control-Allow-Methods"] = "POST, HEAD, PATCH, DELETE, OPTIONS"
+        headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        headers["Access-Control-Max-Age"] = "86400"
+    return tus_response(204, headers=headers)
+
+
+def submission_for_token(request):
+    kind, _, token = request.headers.get("Authorization", "").partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        return None
+    return Submission.objects.filter(upload_token_hash=hash_upload_token(token.strip())).first()
+
+
+def tus_endpoint(view):
+    """Protocol checks every tus request shares: Origin, version, method override, the token."""
+
+    @csrf_exempt  # Authorised by a bearer token, never by a cookie, so a forged request has nothing to ride on.
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        origin = allowed_origin(request)
+        if origin is False:
+            return tus_response(403, "This site does not accept uploads from that origin.")
+        method = request.method
+        if method == "POST" and "X-HTTP-Method-Override" in request.headers:
+            method = request.headers["X-HTTP-Method-Override"].upper()
+        if method == "OPTIONS":
+            return discovery(origin)
+        cors = cors_headers(origin)
+        if request.headers.get("Tus-Resumable") != TUS_VERSION:
+            return tus_response(412, "Unsupported tus version.", {"Tus-Version": TUS_VERSION, **cors})
+        submission = submission_for_token(request)
+        if submission is None:
+            return tus_response(
+                401, "This upload link is not valid.", {"WWW-Authenticate": 'Bearer realm="uploads"', **cors}
+            )
+        response = view(request, method, submission, *args, **kwargs)
+        for name, value in cors.items():
+            response[name] = value
+        return response
+
+    return wrapper
+
+
+def has_room_for(size: int) -> bool:
+    return shutil.disk_usage(settings.UPLOAD_DIR).free - size >= settings.UPLOAD_MIN_FREE_BYTES
+
+
+def disk_full():
+    return tus_response(
+        503,
+        "We are short of space to receive files just now. Your upload will carry on by itself; please try again later.",
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def header_int(request, name):
+    value = request.headers.get(name, "")
+    if not value.isdigit():
+        return None
+    return int(value)
+
+
+def parse_metadata(header: str) -> dict:
+    """Upload-Metadata: comma-separated "key base64value" pairs."""
+    metadata = {}
+    for pair in filter(None, (part.strip() for part in header.split(","))):
+        key, _, encoded = pair.partition(" ")
+        try:
+            metadata[key] = base64.b64decode(encoded, validate=True).decode("utf-8", "replace")
+        except binascii.Error as error:
+            raise ValueError(f"Upload-Metadata value for {key} is not base64") from error
+    return metadata
+
+
+def expires_header(upload):
+    return {"Upload-Expires": http_date(upload.expires_at.timestamp())}
+
+
+def too_large_message():
+    return f"The selected file must be smaller than {settings.UPLOAD_MAX_SIZE // 1024**3} GB."
+
+
+@tus_endpoint
+def uploads(request, method, submission):
+    if method != "POST":
+        return tus_response(405, headers={"Allow": "POST, OPTIONS"})
+    if "Upload-Defer-Length" in request.headers:
+        return tus_response(400, "Upload-Defer-Length is not supported: send Upload-Length.")
+    length = header_int(request, "Upload-Length")
+    if length is None:
+        return tus_response(400, "Upload-Length must be a whole number of bytes.")
+    try:
+        metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
+    except ValueError as error:
+        return tus_response(400, str(error))
+    filename = sanitise_filename(metadata.get("filename") or metadata.get("name", ""))
+    if length == 0:
+        return tus_response(400, f"{filename} is empty.")
+    if length > settings.UPLOAD_MAX_SIZE:
+        return tus_response(413, too_large_message(), {"Tus-Max-Size": str(settings.UPLOAD_MAX_SIZE)})
+    if submission.files_in_use() >= settings.UPLOAD_MAX_FILES:
+        return tus_response(422, too_many_files_message())
+    if not has_room_for(length):
+        return disk_full()
+    upload = Upload.objects.create(submission=submission, length=length, filename=filename)
+    upload.partial_path.touch(exist_ok=False)
+    location = request.build_absolute_uri(reverse("submissions:upload", args=[upload.pk]))
+    return tus_response(201, headers={"Location": location, **expires_header(upload)})
+
+
+@tus_endpoint
+def upload(request, method, submission, upload_id):
+    upload = Upload.objects.filter(pk=upload_id, submission=submission).first()
+    if upload is None:
+        return tus_response(404, "There is no such upload.")
+    if upload.is_expired():
+        return tus_response(410, "This upload has expired: start it again.")
+    if method == "HEAD":
+        if upload.completed_at is None and upload.offset == upload.length and (refused := finish_whole_upload(upload)):
+            return refused
+        headers = {"Upload-Offset": str(head_offset(upload)), "Upload-Length": str(upload.length)}
+        if upload.completed_at is None:
+            headers.update(expires_header(upload))
+        return tus_response(200, headers=headers)
+    if method == "PATCH":
+        return patch(request, upload)
+    if method == "DELETE":
+        return terminate(upload)
+    return tus_response(405, headers={"Allow": "HEAD, PATCH, DELETE, OPTIONS"})
+
+
+def head_offset(upload):
+    """Never promise bytes a crash took from the disk: the next PATCH re-records the offset under the lock."""
+    if upload.completed_at is not None:
+        return upload.offset
+    try:
+        return min(upload.offset, upload.partial_path.stat().st_size)
+    except FileNotFoundError:
+        # Stored as evidence (or discarded) since this request read the row.
+        completed = Upload.objects.filter(pk=upload.pk, completed_at__isnull=False).exists()
+        return upload.length if completed else 0
+
+
+def terminate(upload):
+    if upload.completed_at is not None:
+        return tus_response(
+            403, "This file has been received and is kept as evidence. Call 101 if it was sent by mistake."
+        )
+    try:
+        with open(upload.partial_path, "r+b") as partial:
+            try:
+                fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return tus_response(423, "This upload is busy; try again in a moment.")
+            upload.discard()
+    except FileNotFoundError:
+        upload.discard()
+    return tus_response(204)
+
+
+def parse_checksum(header):
+    """Upload-Checksum: "<algorithm> <base64 digest>"; returns (hasher, digest) or raises ValueError."""
+    algorithm, _, encoded = header.strip().partition(" ")
+    if algorithm not in CHECKSUM_ALGORITHMS:
+        raise ValueError(f"Unsupported checksum algorithm {algorithm!r}: use one of {', '.join(CHECKSUM_ALGORITHMS)}.")
+    try:
+        return CHECKSUM_ALGORITHMS[algorithm](), base64.b64decode(encoded, validate=True)
+    except binascii.Error as error:
+        raise ValueError("Upload-Checksum digest is not base64.") from error
+
+
+def patch(request, upload):
+    if request.content_type != "application/offset+octet-stream":
+        return tus_response(415, "PATCH bodies must be application/offset+octet-stream.")
+    offset = header_int(request, "Upload-Offset")
+    if offset is None:
+        return tus_response(400, "Upload-Offset must be a whole number of bytes.")
+    size = header_int(request, "Content-Length")
+    if size is None:
+        return tus_response(411, "Content-Length is required.")
+    checksum = None
+    if "Upload-Checksum" in request.headers:
+        try:
+            checksum = parse_checksum(request.headers["Upload-Checksum"])
+        except ValueError as error:
+            return tus_response(400, str(error))
+    # Refuse before a byte of the body is read.
+    if offset + size > upload.length:
+        return tus_response(413, "More bytes than the Upload-Length given at creation.")
+    if size > settings.UPLOAD_MAX_CHUNK_SIZE:
+        return tus_response(413, f"Send at most {settings.UPLOAD_MAX_CHUNK_SIZE} bytes per PATCH.")
+    if not has_room_for(size):
+        return disk_full()
+    try:
+        partial = open(upload.partial_path, "r+b")  # noqa: SIM115 (closed in the finally below)
+    except FileNotFoundError:
+        return tus_response(404, "There is no such upload.")
+    try:
+        try:
+            fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return tus_response(423, "Another request is writing to this upload; try again in a moment.")
+        # Whoever held the lock before may have moved the offset on.
+        upload.refresh_from_db()
+        upload.offset = disk_offset(upload, partial)
+        if upload.completed_at is not None or offset != upload.offset:
+            return tus_response(409, "Upload-Offset does not match.", {"Upload-Offset": str(upload.offset)})
+        return receive(request, upload, partial, size, checksum)
+    finally:
+        partial.close()
+
+
+def disk_offset(upload, partial):
+    """The recorded offset, or less if a crash lost bytes that were recorded but not yet on disk."""
+    on_disk = os.fstat(partial.fileno()).st_size
+    if upload.completed_at is None and on_disk < upload.offset:
+        log.warning(
+            "Upload %s lost bytes %s to %s in a crash; asking for them again", upload.pk, on_disk, upload.offset
+        )
+        running_hashes.take(upload.pk)
+        upload.offset = on_disk
+        upload.save(update_fields=["offset"])
+    return upload.offset
+
+
+def resume_hash(upload, partial):
+    hashed, hasher = running_hashes.take(upload.pk)
+    if hashed > upload.offset:
+        hashed, hasher = 0, hashlib.sha256()
+    partial.seek(hashed)
+    remaining = upload.offset - hashed
+    while remaining and (block := partial.read(min(READ_SIZE, remaining))):
+        hasher.update(block)
+        remaining -= len(block)
+    return hasher
+
+
+def receive(request, upload, partial, size, checksum):
+    start = upload.offset
+    hasher = resume_hash(upload, partial)
+    before_chunk = hasher.copy() if checksum else None
+    # Bytes past the recorded offset are from a request that died before recording them.
+    partial.truncate(start)
+    partial.seek(start)
+    remaining = size
+    try:
+        while remaining:
+            try:
+                block = request.read(min(READ_SIZE, remaining))
+            except OSError:
+                block = b""
+            if not block:
+                break
+            partial.write(block)
+            hasher.update(block)
+            if checksum:
+                checksum[0].update(block)
+            remaining -= len(block)
+        # No fsync per chunk (as tusd): a crash that loses written bytes shows as a partial file shorter
+        # than the recorded offset, and disk_offset() then sends the client back to re-send them.
+        partial.flush()
+    except OSError as error:
+        partial.truncate(start)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return disk_full()
+        raise
+    received = size - remaining
+    if checksum and (remaining or checksum[0].digest() != checksum[1]):
+        partial.truncate(start)
+        running_hashes.keep(upload.pk, start, before_chunk)
+        return tus_response(460, "Checksum mismatch: the chunk was discarded.", {"Upload-Offset": str(start)})
+    upload.offset = start + received
+    upload.expires_at = upload_expiry()
+    upload.save(update_fields=["offset", "expires_at"])
+    running_hashes.keep(upload.pk, upload.offset, hasher)
+    if refused := check_and_finish(upload, partial, hasher):
+        return refused
+    return tus_response(204, headers={"Upload-Offset": str(upload.offset), **expires_header(upload)})
+
+
+def check_and_finish(upload, partial, hasher):
+    """Check the type once the first bytes are in, and store the file once all are; a response if refused."""
+    try:
+        if not upload.content_type and (upload.offset >= SNIFF_BYTES or upload.offset == upload.length):
+            partial.seek(0)
+            upload.content_type = check_content_type(partial.read(SNIFF_BYTES), upload.filename)
+            upload.save(update_fields=["content_type"])
+        if upload.offset == upload.length:
+            running_hashes.take(upload.pk)
+            # Durable before it becomes evidence; the move into local storage is a rename.
+            os.fdatasync(partial.fileno())
+            complete_upload(upload=upload, sha256=hasher.hexdigest())
+    except FileRefused as refused:
+        running_hashes.take(upload.pk)
+        upload.discard()
+        return tus_response(refused.status, refused.message)
+    return None
+
+
+def finish_whole_upload(upload):
+    """All bytes arrived but the request storing the file died: store it now, before HEAD says "done"."""
+    try:
+        with open(upload.partial_path, "r+b") as partial:
+            try:
+                fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return tus_response(423, "This upload is being stored; try again in a moment.")
+            upload.refresh_from_db()
+            if upload.completed_at is None and disk_offset(upload, partial) == upload.length:
+                return check_and_finish(upload, partial, resume_hash(upload, partial))
+    except FileNotFoundError:
+        return tus_response(404, "There is no such upload.")
+    return None

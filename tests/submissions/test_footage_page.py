@@ -1,0 +1,81 @@
+"""The private "add more footage" page and its upload without JavaScript."""
+
+import hashlib
+import io
+import os
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from submissions.models import MediaFile
+from tests.factories import make_submission
+
+pytestmark = pytest.mark.django_db
+TOKEN = "a-private-token-for-this-witness"
+
+
+@pytest.fixture
+def submission(demo):
+    submission = make_submission(demo)
+    submission.set_upload_token(TOKEN)
+    submission.save(update_fields=["upload_token_hash"])
+    return submission
+
+
+def photo(name="photo.jpg"):
+    image = Image.frombytes("RGB", (64, 64), os.urandom(64 * 64 * 3))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
+
+def test_the_link_opens_the_page_for_that_submission_only(client, submission):
+    response = client.get(f"/footage/{TOKEN}/")
+    assert response.status_code == 200
+    assert submission.reference in response.text
+    assert submission.account not in response.text
+    assert response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert client.get("/footage/not-the-token/").status_code == 404
+
+
+def test_files_upload_without_javascript(client, submission, django_capture_on_commit_callbacks):
+    first, second = photo("one.jpg"), photo("two.jpg")
+    expected = {hashlib.sha256(first.read()).hexdigest(), hashlib.sha256(second.read()).hexdigest()}
+    first.seek(0)
+    second.seek(0)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/footage/{TOKEN}/upload/", {"files": [first, second]})
+    assert response.status_code == 302
+    assert {media_file.sha256 for media_file in MediaFile.objects.all()} == expected
+    page = client.get(response["Location"])
+    assert "2 files received" in page.text
+    assert "one.jpg" in page.text
+
+
+def test_the_plain_upload_refuses_bad_files_with_the_error_summary(client, submission):
+    document = SimpleUploadedFile("statement.pdf", b"%PDF-1.4\n" + b"0" * 1000)
+    response = client.post(f"/footage/{TOKEN}/upload/", {"files": [document]})
+    assert response.status_code == 400
+    assert "There is a problem" in response.text
+    assert "statement.pdf is not a video or photo" in response.text
+    assert not MediaFile.objects.exists()
+
+    response = client.post(f"/footage/{TOKEN}/upload/", {})
+    assert "Select a video or photo to upload" in response.text
+
+
+def test_the_plain_upload_refuses_more_than_its_limit_before_reading(client, submission, settings):
+    settings.UPLOAD_NOJS_MAX_SIZE = 1000
+    response = client.post(f"/footage/{TOKEN}/upload/", {"files": [photo()]})
+    assert response.status_code == 413
+    assert "turn on JavaScript" in response.text
+
+
+def test_the_plain_upload_needs_the_csrf_token(submission):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(f"/footage/{TOKEN}/upload/", {"files": [photo()]})
+    assert response.status_code == 403
+    assert not MediaFile.objects.exists()

@@ -1,0 +1,390 @@
+"""The tus 1.0.0 upload endpoint, through the HTTP client: every status code it answers."""
+
+import base64
+import fcntl
+import hashlib
+import io
+import os
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from PIL import Image
+
+from submissions import tus
+from submissions.models import MediaFile, Upload
+from submissions.tasks import expire_uploads
+from submissions.tus import running_hashes
+from tests.factories import make_submission
+
+pytestmark = pytest.mark.django_db
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def jpeg_bytes(width=320, height=240):
+    """A photo of noise: every call gives a different file of tens of kilobytes."""
+    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def metadata(**values):
+    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in values.items())
+
+
+@pytest.fixture
+def submission(demo):
+    submission = make_submission(demo)
+    submission.set_upload_token("a-token-of-plenty-of-randomness")
+    submission.save(update_fields=["upload_token_hash"])
+    return submission
+
+
+@pytest.fixture
+def auth():
+    return {**TUS, "Authorization": "Bearer a-token-of-plenty-of-randomness"}
+
+
+def create(client, auth, length, filename="clip.jpg", **headers):
+    return client.post(
+        "/uploads",
+        headers={**auth, "Upload-Length": str(length), "Upload-Metadata": metadata(filename=filename), **headers},
+    )
+
+
+def patch(client, auth, location, offset, body, **headers):
+    return client.generic(
+        "PATCH",
+        location,
+        data=body,
+        content_type="application/offset+octet-stream",
+        headers={**auth, "Upload-Offset": str(offset), **headers},
+    )
+
+
+def upload_whole(client, auth, data, filename="clip.jpg", chunk=16 * 1024):
+    location = create(client, auth, len(data), filename)["Location"]
+    response = None
+    for offset in range(0, len(data), chunk):
+        response = patch(client, auth, location, offset, data[offset : offset + chunk])
+        if response.status_code != 204:
+            break
+    return location, response
+
+
+def test_options_describes_the_server_without_a_token(client):
+    response = client.options("/uploads")
+    assert response.status_code == 204
+    assert response["Tus-Version"] == "1.0.0"
+    assert set(response["Tus-Extension"].split(",")) == {"creation", "termination", "expiration", "checksum"}
+    assert int(response["Tus-Max-Size"]) > 0
+    assert "sha256" in response["Tus-Checksum-Algorithm"]
+
+
+def test_a_file_sent_in_chunks_becomes_evidence_with_its_sha256(
+    client, auth, submission, settings, django_capture_on_commit_callbacks
+):
+    data = jpeg_bytes(640, 480)
+    created = create(client, auth, len(data), filename="../../etc/Door\u202egpj.exe\x00cam.jpg")
+    assert created.status_code == 201
+    assert created["Tus-Resumable"] == "1.0.0"
+    assert "Upload-Expires" in created
+    location = created["Location"]
+    assert location.startswith("http://testserver/uploads/")
+
+    head = client.head(location, headers=auth)
+    assert head.status_code == 200
+    assert (head["Upload-Offset"], head["Upload-Length"]) == ("0", str(len(data)))
+    assert head["Cache-Control"] == "no-store"
+
+    upload = Upload.objects.get()
+    assert str(upload.partial_path.parent) == settings.UPLOAD_DIR
+    with django_capture_on_commit_callbacks(execute=True):
+        offset = 0
+        while offset < len(data):
+            response = patch(client, auth, location, offset, data[offset : offset + 50_000])
+            assert response.status_code == 204, response.content
+            offset = int(response["Upload-Offset"])
+
+    media_file = MediaFile.objects.get()
+    assert media_file.submission == submission
+    assert media_file.sha256 == hashlib.sha256(data).hexdigest()
+    assert media_file.size == len(data)
+    assert media_file.content_type == "image/jpeg"
+    assert media_file.original_filename == "Doorgpj.execam.jpg"
+    assert media_file.original.name == f"originals/{submission.reference}/{media_file.sha256}"
+    assert media_file.original.read() == data
+    # The processing task ran after commit.
+    media_file.refresh_from_db()
+    assert media_file.state == MediaFile.State.READY
+    assert not upload.partial_path.exists()
+    assert client.head(location, headers=auth)["Upload-Offset"] == str(len(data))
+
+
+def test_the_hash_survives_a_chunk_landing_on_another_process(client, auth, submission):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    patch(client, auth, location, 0, data[:10_000])
+    running_hashes.states.clear()  # as if the next PATCH reached a worker that has not seen this upload
+    assert patch(client, auth, location, 10_000, data[10_000:]).status_code == 204
+    assert MediaFile.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_wrong_offset_is_409_and_writes_nothing(client, auth, submission):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    patch(client, auth, location, 0, data[:1000])
+    response = patch(client, auth, location, 500, data[500:2000])
+    assert response.status_code == 409
+    assert response["Upload-Offset"] == "1000"
+    upload = Upload.objects.get()
+    assert upload.offset == 1000
+    assert upload.partial_path.read_bytes() == data[:1000]
+
+
+def test_a_bad_checksum_is_460_and_the_chunk_is_discarded(client, auth, submission):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    good = "sha256 " + base64.b64encode(hashlib.sha256(data[:1000]).digest()).decode()
+    bad = "sha256 " + base64.b64encode(hashlib.sha256(b"something else").digest()).decode()
+    assert patch(client, auth, location, 0, data[:1000], **{"Upload-Checksum": good}).status_code == 204
+    response = patch(client, auth, location, 1000, data[1000:], **{"Upload-Checksum": bad})
+    assert response.status_code == 460
+    upload = Upload.objects.get()
+    assert upload.offset == 1000
+    assert upload.partial_path.read_bytes() == data[:1000]
+
+    whole = "sha256 " + base64.b64encode(hashlib.sha256(data[1000:]).digest()).decode()
+    assert patch(client, auth, location, 1000, data[1000:], **{"Upload-Checksum": whole}).status_code == 204
+    assert MediaFile.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_an_unknown_checksum_algorithm_is_400(client, auth, submission):
+    location = create(client, auth, 10)["Location"]
+    response = patch(client, auth, location, 0, b"0123456789", **{"Upload-Checksum": "crc32 AAAAAA=="})
+    assert response.status_code == 400
+    assert Upload.objects.get().offset == 0
+
+
+def test_too_large_is_413_before_the_body_is_read(client, auth, submission, settings):
+    settings.UPLOAD_MAX_SIZE = 1000
+    response = create(client, auth, 1001)
+    assert response.status_code == 413
+    assert "smaller than" in response.text
+    location = create(client, auth, 1000)["Location"]
+    assert patch(client, auth, location, 0, b"x" * 1001).status_code == 413
+    settings.UPLOAD_MAX_CHUNK_SIZE = 100
+    assert patch(client, auth, location, 0, b"x" * 101).status_code == 413
+    assert Upload.objects.get().partial_path.stat().st_size == 0
+
+
+def test_patches_to_one_upload_take_turns(client, auth, submission):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    upload = Upload.objects.get()
+    with open(upload.partial_path, "r+b") as held:
+        # Another request is in the middle of writing this upload.
+        fcntl.flock(held, fcntl.LOCK_EX)
+        response = patch(client, auth, location, 0, data[:1000])
+        assert response.status_code == 423
+        assert client.delete(location, headers=auth).status_code == 423
+    assert upload.partial_path.stat().st_size == 0
+    assert patch(client, auth, location, 0, data[:1000]).status_code == 204
+
+
+def test_termination_removes_the_bytes(client, auth, submission):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    patch(client, auth, location, 0, data[:1000])
+    partial = Upload.objects.get().partial_path
+    assert client.delete(location, headers=auth).status_code == 204
+    assert not partial.exists()
+    assert client.head(location, headers=auth).status_code == 404
+
+
+def test_a_received_file_cannot_be_terminated(client, auth, submission):
+    location, _ = upload_whole(client, auth, jpeg_bytes())
+    assert client.delete(location, headers=auth).status_code == 403
+    assert MediaFile.objects.count() == 1
+
+
+def test_abandoned_uploads_expire_and_their_bytes_are_removed(client, auth, submission):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    patch(client, auth, location, 0, data[:1000])
+    upload = Upload.objects.get()
+    Upload.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert client.head(location, headers=auth).status_code == 410
+    assert patch(client, auth, location, 1000, data[1000:2000]).status_code == 410
+
+    with open(upload.partial_path, "r+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        expire_uploads()
+        assert Upload.objects.exists(), "an upload being written to is left alone"
+    expire_uploads()
+    assert not Upload.objects.exists()
+    assert not upload.partial_path.exists()
+
+
+def test_a_patch_moves_the_expiry_on(client, auth, submission):
+    location = create(client, auth, 10_000)["Location"]
+    Upload.objects.update(expires_at=timezone.now() + timedelta(minutes=5))
+    patch(client, auth, location, 0, b"x" * 100)
+    assert Upload.objects.get().expires_at > timezone.now() + timedelta(hours=1)
+
+
+def test_requests_need_the_tus_version_and_the_submission_token(client, auth, submission):
+    assert (
+        client.post("/uploads", headers={"Authorization": auth["Authorization"], "Upload-Length": "10"}).status_code
+        == 412
+    )
+    response = client.post("/uploads", headers={**TUS, "Upload-Length": "10"})
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert (
+        client.post("/uploads", headers={**TUS, "Authorization": "Bearer wrong", "Upload-Length": "10"}).status_code
+        == 401
+    )
+    assert client.post("/uploads", headers={**auth}).status_code == 400
+
+
+def test_another_submission_cannot_touch_an_upload(client, auth, submission, demo):
+    location = create(client, auth, 100)["Location"]
+    other = make_submission(demo)
+    other.set_upload_token("another-token-entirely")
+    other.save(update_fields=["upload_token_hash"])
+    other_auth = {**TUS, "Authorization": "Bearer another-token-entirely"}
+    assert client.head(location, headers=other_auth).status_code == 404
+    assert patch(client, other_auth, location, 0, b"x").status_code == 404
+
+
+def test_browsers_on_other_sites_are_refused(client, auth, submission, settings):
+    assert create(client, auth, 10, **{"Origin": "https://evil.example"}).status_code == 403
+    assert create(client, auth, 10, **{"Origin": "http://testserver"}).status_code == 201
+    settings.UPLOAD_ALLOWED_ORIGINS = ["https://app.force.example"]
+    response = create(client, auth, 10, **{"Origin": "https://app.force.example"})
+    assert response.status_code == 201
+    assert response["Access-Control-Allow-Origin"] == "https://app.force.example"
+    assert "Location" in response["Access-Control-Expose-Headers"]
+
+
+def test_patch_needs_the_offset_content_type(client, auth, submission):
+    location = create(client, auth, 10)["Location"]
+    response = client.generic(
+        "PATCH",
+        location,
+        data=b"0123456789",
+        content_type="application/octet-stream",
+        headers={**auth, "Upload-Offset": "0"},
+    )
+    assert response.status_code == 415
+
+
+def test_method_override_lets_plain_posts_patch(client, auth, submission):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    response = client.generic(
+        "POST",
+        location,
+        data=data,
+        content_type="application/offset+octet-stream",
+        headers={**auth, "Upload-Offset": "0", "X-HTTP-Method-Override": "PATCH"},
+    )
+    assert response.status_code == 204
+    assert MediaFile.objects.count() == 1
+
+
+def test_an_empty_file_is_refused(client, auth, submission):
+    response = create(client, auth, 0, filename="empty.mp4")
+    assert response.status_code == 400
+    assert "empty.mp4 is empty" in response.text
+
+
+def test_too_many_files_are_refused(client, auth, submission, settings):
+    settings.UPLOAD_MAX_FILES = 2
+    upload_whole(client, auth, jpeg_bytes())
+    assert create(client, auth, 100).status_code == 201
+    response = create(client, auth, 100)
+    assert response.status_code == 422
+    assert "up to 2 files" in response.text
+
+
+def test_the_same_file_twice_is_refused(client, auth, submission, settings):
+    data = jpeg_bytes()
+    upload_whole(client, auth, data)
+    location, response = upload_whole(client, auth, data, filename="copy.jpg")
+    assert response.status_code == 422
+    assert "You've already added this file" in response.text
+    assert MediaFile.objects.count() == 1
+    assert client.head(location, headers=auth).status_code == 404
+    assert os.listdir(settings.UPLOAD_DIR) == [], "the refused upload's bytes are gone"
+
+
+@pytest.mark.parametrize(
+    ("filename", "data"),
+    [
+        ("player.exe", b"MZ\x90\x00\x03" + b"\x00" * 70_000),
+        ("footage.zip", b"PK\x03\x04\x14\x00" + b"\x00" * 70_000),
+        ("statement.pdf", b"%PDF-1.4\n" + b"0" * 70_000),
+        ("run.sh", b"#!/bin/sh\necho hello\n"),
+        ("disguised.mp4", b"MZ\x90\x00\x03" + b"\x00" * 100),
+    ],
+)
+def test_programs_archives_and_documents_are_refused_offering_101(client, auth, submission, settings, filename, data):
+    _location, response = upload_whole(client, auth, data, filename=filename, chunk=70_000)
+    assert response.status_code == 422
+    assert f"{filename} is not a video or photo" in response.text
+    assert "call 101" in response.text
+    assert not MediaFile.objects.exists()
+    assert not Upload.objects.exists()
+    assert os.listdir(settings.UPLOAD_DIR) == []
+
+
+def test_a_nearly_full_disk_answers_503_with_retry_after(client, auth, submission, settings):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    settings.UPLOAD_MIN_FREE_BYTES = 10**18
+    response = create(client, auth, 100)
+    assert response.status_code == 503
+    assert response["Retry-After"].isdigit()
+    response = patch(client, auth, location, 0, data)
+    assert response.status_code == 503
+    assert Upload.objects.get().partial_path.stat().st_size == 0
+
+
+def test_a_whole_upload_whose_storing_was_cut_off_is_stored_on_the_next_head(client, auth, submission, monkeypatch):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+
+    def crash(**kwargs):
+        raise OSError("the worker died here")
+
+    monkeypatch.setattr(tus, "complete_upload", crash)
+    with pytest.raises(OSError):
+        patch(client, auth, location, 0, data)
+    monkeypatch.undo()
+    running_hashes.states.clear()
+
+    head = client.head(location, headers=auth)
+    assert head.status_code == 200
+    assert head["Upload-Offset"] == str(len(data))
+    assert MediaFile.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_bytes_a_crash_took_from_the_disk_are_asked_for_again(client, auth, submission):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    patch(client, auth, location, 0, data[:20_000])
+    upload = Upload.objects.get()
+    # Recorded as received, but only 12,000 bytes reached the disk before the machine went down.
+    with open(upload.partial_path, "r+b") as partial:
+        partial.truncate(12_000)
+    running_hashes.states.clear()
+
+    assert client.head(location, headers=auth)["Upload-Offset"] == "12000"
+    response = patch(client, auth, location, 20_000, data[20_000:])
+    assert response.status_code == 409
+    assert response["Upload-Offset"] == "12000"
+    assert patch(client, auth, location, 12_000, data[12_000:]).status_code == 204
+    assert MediaFile.objects.get().sha256 == hashlib.sha256(data).hexdigest()
