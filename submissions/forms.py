@@ -54,6 +54,8 @@ class WhenForm(StepForm):
         input_formats=["%H:%M", "%H.%M", "%I:%M%p", "%I.%M%p", "%I%p", "%I:%M %p", "%I %p"],
         help_text="For example, 7:10pm or 19:10. Leave blank if you are not sure.",
         error_messages={"invalid": "Enter a time like 7:10pm or 19:10"},
+        # A plain text input: the GOV.UK template pack styles TextInput, not TimeInput.
+        widget=forms.TextInput,
     )
 
     class Meta:
