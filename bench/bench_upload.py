@@ -160,7 +160,9 @@ def prepare_site(env):
 
 
 def main():
-    work = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=os.environ.get("BENCH_DIR", ROOT / "var")))
+    parent = Path(os.environ.get("BENCH_DIR", ROOT / "var"))
+    parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=parent))
     env = {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "bench-only",

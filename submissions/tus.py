@@ -1,9 +1,9 @@
 """A tus 1.0.0 server (https://tus.io/protocols/resumable-upload): core, creation, termination,
 expiration and checksum, authorised by a submission's upload token rather than a session.
 
-Bytes stream from the request to a partial file under UPLOAD_DIR in 1 MiB pieces and are hashed as
-they arrive. An exclusive flock on the partial file makes PATCHes to one upload take turns, across
-threads, processes and anything sharing the folder.
+Bytes stream from the request to a partial file under UPLOAD_DIR (see streaming.py); the whole
+file is hashed once, when its last byte is in, while it is fsynced. An exclusive flock on the partial
+file makes PATCHes to one upload take turns, across threads, processes and anything sharing the folder.
 """
 
 import base64
@@ -14,8 +14,6 @@ import hashlib
 import logging
 import os
 import shutil
-import threading
-from collections import OrderedDict
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -29,13 +27,13 @@ from submissions.files import SNIFF_BYTES, FileRefused, check_content_type, sani
 from submissions.models import Submission, Upload, upload_expiry
 from submissions.references import hash_upload_token
 from submissions.services import complete_upload
+from submissions.streaming import BodyReader, sync_and_hash, write_body
 
 log = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration,checksum"
 CHECKSUM_ALGORITHMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
-READ_SIZE = 1024 * 1024
 RETRY_AFTER_SECONDS = 300
 # For browsers on UPLOAD_ALLOWED_ORIGINS (CORS).
 EXPOSED_HEADERS = ", ".join(
@@ -50,33 +48,6 @@ ALLOWED_HEADERS = ", ".join(
         *("Upload-Length", "Upload-Offset", "Upload-Metadata", "Upload-Checksum"),
     ]
 )
-
-
-class RunningHashes:
-    """SHA-256 states of uploads this process is receiving, so each PATCH hashes only its own bytes.
-
-    hashlib states cannot be stored, so a PATCH that lands on another process first reads the bytes
-    it has not seen from the partial file (at page-cache speed), then carries on.
-    """
-
-    def __init__(self, size=64):
-        self.size = size
-        self.lock = threading.Lock()
-        self.states = OrderedDict()
-
-    def take(self, upload_id):
-        """The state this process holds for an upload, as (offset, hasher), or (0, a fresh hasher)."""
-        with self.lock:
-            return self.states.pop(upload_id, None) or (0, hashlib.sha256())
-
-    def keep(self, upload_id, offset, hasher):
-        with self.lock:
-            self.states[upload_id] = (offset, hasher)
-            while len(self.states) > self.size:
-                self.states.popitem(last=False)
-
-
-running_hashes = RunningHashes()
 
 
 def tus_response(status=204, message="", headers=None):
@@ -337,45 +308,18 @@ def disk_offset(upload, partial):
         log.warning(
             "Upload %s lost bytes %s to %s in a crash; asking for them again", upload.pk, on_disk, upload.offset
         )
-        running_hashes.take(upload.pk)
         upload.offset = on_disk
         upload.save(update_fields=["offset"])
     return upload.offset
 
 
-def resume_hash(upload, partial):
-    hashed, hasher = running_hashes.take(upload.pk)
-    if hashed > upload.offset:
-        hashed, hasher = 0, hashlib.sha256()
-    partial.seek(hashed)
-    remaining = upload.offset - hashed
-    while remaining and (block := partial.read(min(READ_SIZE, remaining))):
-        hasher.update(block)
-        remaining -= len(block)
-    return hasher
-
-
 def receive(request, upload, partial, size, checksum):
     start = upload.offset
-    hasher = resume_hash(upload, partial)
-    before_chunk = hasher.copy() if checksum else None
     # Bytes past the recorded offset are from a request that died before recording them.
     partial.truncate(start)
     partial.seek(start)
-    remaining = size
     try:
-        while remaining:
-            try:
-                block = request.read(min(READ_SIZE, remaining))
-            except OSError:
-                block = b""
-            if not block:
-                break
-            partial.write(block)
-            hasher.update(block)
-            if checksum:
-                checksum[0].update(block)
-            remaining -= len(block)
+        received = write_body(BodyReader(request, size), partial, [checksum[0]] if checksum else [])
         # No fsync per chunk (as tusd): a crash that loses written bytes shows as a partial file shorter
         # than the recorded offset, and disk_offset() then sends the client back to re-send them.
         partial.flush()
@@ -384,21 +328,18 @@ def receive(request, upload, partial, size, checksum):
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             return disk_full()
         raise
-    received = size - remaining
-    if checksum and (remaining or checksum[0].digest() != checksum[1]):
+    if checksum and (received < size or checksum[0].digest() != checksum[1]):
         partial.truncate(start)
-        running_hashes.keep(upload.pk, start, before_chunk)
         return tus_response(460, "Checksum mismatch: the chunk was discarded.", {"Upload-Offset": str(start)})
     upload.offset = start + received
     upload.expires_at = upload_expiry()
     upload.save(update_fields=["offset", "expires_at"])
-    running_hashes.keep(upload.pk, upload.offset, hasher)
-    if refused := check_and_finish(upload, partial, hasher):
+    if refused := check_and_finish(upload, partial):
         return refused
     return tus_response(204, headers={"Upload-Offset": str(upload.offset), **expires_header(upload)})
 
 
-def check_and_finish(upload, partial, hasher):
+def check_and_finish(upload, partial):
     """Check the type once the first bytes are in, and store the file once all are; a response if refused."""
     try:
         if not upload.content_type and (upload.offset >= SNIFF_BYTES or upload.offset == upload.length):
@@ -406,12 +347,8 @@ def check_and_finish(upload, partial, hasher):
             upload.content_type = check_content_type(partial.read(SNIFF_BYTES), upload.filename)
             upload.save(update_fields=["content_type"])
         if upload.offset == upload.length:
-            running_hashes.take(upload.pk)
-            # Durable before it becomes evidence; the move into local storage is a rename.
-            os.fdatasync(partial.fileno())
-            complete_upload(upload=upload, sha256=hasher.hexdigest())
+            complete_upload(upload=upload, sha256=sync_and_hash(partial))
     except FileRefused as refused:
-        running_hashes.take(upload.pk)
         upload.discard()
         return tus_response(refused.status, refused.message)
     return None
@@ -427,7 +364,7 @@ def finish_whole_upload(upload):
                 return tus_response(423, "This upload is being stored; try again in a moment.")
             upload.refresh_from_db()
             if upload.completed_at is None and disk_offset(upload, partial) == upload.length:
-                return check_and_finish(upload, partial, resume_hash(upload, partial))
+                return check_and_finish(upload, partial)
     except FileNotFoundError:
         return tus_response(404, "There is no such upload.")
     return None

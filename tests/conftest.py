@@ -97,7 +97,7 @@ def clamd_socket(tmp_path_factory):
     script = Path(__file__).resolve().parent.parent / "scripts" / "local-clamd.sh"
     directory = tmp_path_factory.mktemp("clamd")
     started = subprocess.run([script, "start", directory, "20M"], capture_output=True, text=True)
-    require(started.returncode == 0, f"clamd and sigtool (ClamAV): {started.stderr.strip()}")
+    require(started.returncode == 0, f"a local clamd ({started.stderr.strip()})")
     yield started.stdout.strip()
     subprocess.run([script, "stop", directory], check=True)
 
