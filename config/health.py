@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -26,8 +27,16 @@ def check_broker():
     return "ok"
 
 
+def check_evidence_storage():
+    try:
+        storages["evidence"].exists("healthz")
+    except Exception as error:
+        return f"error: {type(error).__name__}"
+    return "ok"
+
+
 @never_cache
 def healthz(request):
-    checks = {"database": check_database(), "broker": check_broker()}
+    checks = {"database": check_database(), "broker": check_broker(), "evidence_storage": check_evidence_storage()}
     healthy = not any(value.startswith("error") for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)

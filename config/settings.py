@@ -198,6 +198,28 @@ STORAGES = {
         )
     },
 }
+# S3-compatible object storage for evidence and released images instead of local folders, so that
+# several web and worker machines share them. boto3 reads the credentials from AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY (or the machine's role). Everything is served through Django, never by URL.
+OBJECT_STORAGE_BUCKET = env.str("OBJECT_STORAGE_BUCKET", default="")
+if OBJECT_STORAGE_BUCKET:
+    object_storage = {
+        "bucket_name": OBJECT_STORAGE_BUCKET,
+        "endpoint_url": env.str("OBJECT_STORAGE_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("OBJECT_STORAGE_REGION", default="") or None,
+        "addressing_style": "path",
+        "signature_version": "s3v4",
+        "default_acl": None,  # the bucket's own policy, which must keep it private
+        "file_overwrite": False,  # written once: a name already taken gets a new one
+    }
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**object_storage, "location": "media"},
+    }
+    STORAGES["evidence"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**object_storage, "location": "evidence"},
+    }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -1,4 +1,4 @@
-"""Serving evidence files: HTTP Range for seeking, or X-Accel-Redirect to nginx in production."""
+"""Serving evidence files: HTTP Range for seeking, or X-Accel-Redirect to nginx when the files are on its disk."""
 
 import re
 from urllib.parse import quote
@@ -6,6 +6,8 @@ from urllib.parse import quote
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
+
+from submissions.storage import local_path, stream_stored
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024
@@ -33,7 +35,11 @@ def _ranged_response(request, field_file, content_type):
     size = field_file.size
     match = RANGE.match(request.headers.get("Range", "").strip())
     if not match or not any(match.groups()):
-        response = FileResponse(field_file.open("rb"), content_type=content_type)
+        path = local_path(field_file)
+        if path is not None:
+            response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115 (closed by Django)
+        else:
+            response = StreamingHttpResponse(stream_stored(field_file, chunk_size=CHUNK), content_type=content_type)
         response["Content-Length"] = str(size)
         response["Accept-Ranges"] = "bytes"
         return response
@@ -50,19 +56,10 @@ def _ranged_response(request, field_file, content_type):
         response["Content-Range"] = f"bytes */{size}"
         return response
     length = end - start + 1
-    response = StreamingHttpResponse(_read_range(field_file, start, length), status=206, content_type=content_type)
+    response = StreamingHttpResponse(
+        stream_stored(field_file, start, length, chunk_size=CHUNK), status=206, content_type=content_type
+    )
     response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
     return response
-
-
-def _read_range(field_file, start, length):
-    with field_file.open("rb") as f:
-        f.seek(start)
-        while length > 0:
-            chunk = f.read(min(CHUNK, length))
-            if not chunk:
-                return
-            length -= len(chunk)
-            yield chunk

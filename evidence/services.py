@@ -12,6 +12,7 @@ from django.utils.text import get_valid_filename
 
 from evidence.models import AuditEntry, EvidenceExport
 from submissions.models import MediaFile, Submission
+from submissions.storage import stream_stored
 
 # One played/viewed entry covers the many Range requests a player makes while seeking.
 ACCESS_WINDOW = timedelta(minutes=10)
@@ -56,10 +57,10 @@ def request_export(*, submission: Submission, by) -> EvidenceExport:
     return export
 
 
-def _copy_hashing(source, target) -> tuple[str, int]:
+def _copy_hashing(chunks, target) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    while chunk := source.read(CHUNK):
+    for chunk in chunks:
         digest.update(chunk)
         size += len(chunk)
         target.write(chunk)
@@ -70,8 +71,8 @@ def _add_stored_file(archive: zipfile.ZipFile, arcname: str, field_file) -> tupl
     # Video and JPEG are already compressed: store them, and stream so a gigabyte never sits in memory.
     info = zipfile.ZipInfo(arcname, date_time=timezone.localtime().timetuple()[:6])
     info.compress_type = zipfile.ZIP_STORED
-    with field_file.open("rb") as source, archive.open(info, "w", force_zip64=True) as target:
-        return _copy_hashing(source, target)
+    with archive.open(info, "w", force_zip64=True) as target:
+        return _copy_hashing(stream_stored(field_file), target)
 
 
 class ExportError(Exception):
@@ -233,7 +234,7 @@ def verify_export_file(path) -> tuple[list[str], dict]:
             listed.add(entry["path"])
             try:
                 with archive.open(entry["path"]) as member:
-                    sha256, size = _copy_hashing(member, _Discard())
+                    sha256, size = _copy_hashing(iter(lambda: member.read(CHUNK), b""), _Discard())
             except KeyError:
                 problems.append(f"{entry['path']}: listed in the manifest but missing from the zip")
                 continue

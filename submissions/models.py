@@ -332,11 +332,12 @@ class MediaFile(models.Model):
     def __str__(self):
         return f"{self.original_filename} ({self.submission.reference})"
 
-    def original_matches_record(self) -> bool:
-        """Re-read the stored original and compare its size and SHA-256 with what was recorded on arrival."""
-        with self.original.open("rb") as original:
+    def matches_record(self, path) -> bool:
+        """Whether the original at path (the stored file, or a copy of it) has the size and SHA-256 recorded
+        on arrival."""
+        with open(path, "rb") as original:
             digest = hashlib.file_digest(original, "sha256").hexdigest()
-        return self.original.size == self.size and digest == self.sha256
+        return Path(path).stat().st_size == self.size and digest == self.sha256
 
     def status_line(self) -> str:
         """What officers read: the state with its reason, e.g. "Unprocessable: ffprobe could not read the file"."""

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from submissions import media
 from submissions.models import Derivative, MediaFile, Notification, NotificationPreference, Submission, Upload
+from submissions.storage import local_path, stream_stored
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +232,10 @@ def run_pipeline(media_file, attempt):
         if not media_file.still_held(attempt):
             raise LostClaim
 
-    if not media_file.original_matches_record():
-        give_up(media_file, "The stored file does not match the size and SHA-256 recorded on arrival")
-        return
     with local_original(media_file) as original, tempfile.TemporaryDirectory(prefix="media-") as work:
+        if not media_file.matches_record(original):
+            give_up(media_file, "The stored file does not match the size and SHA-256 recorded on arrival")
+            return
         work = Path(work)
         if media_file.scan_state == MediaFile.ScanState.PENDING:
             scan_original(media_file, original)
@@ -268,15 +269,12 @@ def run_pipeline(media_file, attempt):
 @contextmanager
 def local_original(media_file):
     """A path to the original that tools can read: the stored file itself, or a private copy of it."""
-    try:
-        path = media_file.original.path
-    except NotImplementedError:
-        path = None  # object storage: copy it down
-    if path:
-        yield Path(path)
+    path = local_path(media_file.original)
+    if path is not None:
+        yield path
         return
-    with tempfile.NamedTemporaryFile(prefix="original-") as copy, media_file.original.open("rb") as original:
-        for chunk in original.chunks(1024 * 1024):
+    with tempfile.NamedTemporaryFile(prefix="original-") as copy:
+        for chunk in stream_stored(media_file.original):
             copy.write(chunk)
         copy.flush()
         yield Path(copy.name)

@@ -42,7 +42,7 @@ def ffprobe(path):
 def assert_original_untouched(media_file, content):
     with media_file.original.open("rb") as original:
         assert original.read() == content
-    assert media_file.original_matches_record()
+    assert media_file.matches_record(media_file.original.path)
 
 
 def test_a_video_is_checked_described_previewed_and_made_playable_with_the_original_untouched(clamd, samples):

@@ -1,0 +1,207 @@
+"""Evidence in S3-compatible object storage: a real S3 API on loopback (moto's server), spoken to by boto3.
+
+A witness's file goes from the tus upload into the bucket, is processed from a copy, is played with
+Range requests and exported, and no step needs a shared filesystem.
+"""
+
+import base64
+import hashlib
+import io
+import os
+import socket
+import subprocess
+import sys
+import zipfile
+
+import boto3
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import reverse
+from moto.server import ThreadedMotoServer
+from storages.backends.s3 import S3Storage
+
+from appeals.models import AppealImage
+from evidence.models import EvidenceExport
+from evidence.services import verify_export_file
+from submissions.models import Derivative, MediaFile
+from submissions.tasks import process_media_file
+from tests.appeals.images import make_image
+from tests.factories import make_submission
+from tests.officers import sign_in
+
+pytestmark = pytest.mark.django_db
+BUCKET = "force-evidence"
+REGION = "eu-west-2"
+TOKEN = "object-storage-token-with-plenty-of-randomness"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3_endpoint, monkeypatch):
+    """An empty private bucket, as boto3 sees it with the credentials from the environment."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name=REGION)
+    client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    yield client
+    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=BUCKET)
+
+
+def object_storage_options(endpoint):
+    return {
+        "bucket_name": BUCKET,
+        "endpoint_url": endpoint,
+        "region_name": REGION,
+        "addressing_style": "path",
+        "signature_version": "s3v4",
+        "default_acl": None,
+        "file_overwrite": False,
+    }
+
+
+@pytest.fixture
+def object_storage(bucket, s3_endpoint, monkeypatch):
+    """Evidence files in the bucket, configured as config/settings.py does for OBJECT_STORAGE_BUCKET."""
+    storage = S3Storage(**object_storage_options(s3_endpoint), location="evidence")
+    for field in (
+        MediaFile._meta.get_field("original"),
+        Derivative._meta.get_field("file"),
+        EvidenceExport._meta.get_field("file"),
+        AppealImage._meta.get_field("original"),
+    ):
+        monkeypatch.setattr(field, "storage", storage)
+    return storage
+
+
+def stored_bytes(bucket, key):
+    return bucket.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+
+def tus_upload(client, data, filename):
+    auth = {"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {TOKEN}"}
+    name = base64.b64encode(filename.encode()).decode()
+    created = client.post(
+        "/uploads", headers={**auth, "Upload-Length": str(len(data)), "Upload-Metadata": f"filename {name}"}
+    )
+    assert created.status_code == 201
+    half = len(data) // 2
+    for offset, chunk in ((0, data[:half]), (half, data[half:])):
+        response = client.generic(
+            "PATCH",
+            created["Location"],
+            data=chunk,
+            content_type="application/offset+octet-stream",
+            headers={**auth, "Upload-Offset": str(offset)},
+        )
+        assert response.status_code == 204, response.content
+
+
+def test_footage_goes_to_the_bucket_is_processed_played_and_exported(
+    client, demo, bucket, object_storage, samples, settings, django_capture_on_commit_callbacks
+):
+    submission = make_submission(demo)
+    submission.set_upload_token(TOKEN)
+    submission.save(update_fields=["upload_token_hash"])
+    clip = samples.h264_mp4()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tus_upload(client, clip, "DASH0001.MP4")
+
+    media_file = MediaFile.objects.get()
+    key = f"evidence/{media_file.original.name}"
+    assert stored_bytes(bucket, key) == clip, "the original is in the bucket, byte for byte"
+    assert os.listdir(settings.UPLOAD_DIR) == [], "and nothing is left on this machine"
+    assert media_file.sha256 == hashlib.sha256(clip).hexdigest()
+    assert media_file.state == MediaFile.State.READY, media_file.state_reason
+    proxy = media_file.derivatives.get(kind=Derivative.Kind.PROXY)
+    proxy_bytes = stored_bytes(bucket, f"evidence/{proxy.file.name}")
+    assert hashlib.sha256(proxy_bytes).hexdigest() == proxy.sha256
+
+    sign_in(client, demo.incident.officer_in_charge)
+    play_url = reverse("admin:evidence_derivative", args=[proxy.pk])
+    seek = client.get(play_url, headers={"Range": "bytes=100-1099"})
+    assert seek.status_code == 206
+    assert seek["Content-Range"] == f"bytes 100-1099/{len(proxy_bytes)}"
+    assert b"".join(seek.streaming_content) == proxy_bytes[100:1100]
+    whole = client.get(play_url)
+    assert whole.status_code == 200
+    assert b"".join(whole.streaming_content) == proxy_bytes
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:evidence_export_submission", args=[submission.pk]))
+    export = EvidenceExport.objects.get()
+    assert export.state == EvidenceExport.State.READY
+    download = client.get(reverse("admin:evidence_export_download", args=[export.pk]))
+    zipped = b"".join(download.streaming_content)
+    assert hashlib.sha256(zipped).hexdigest() == export.sha256
+    assert zipped == stored_bytes(bucket, f"evidence/{export.file.name}")
+    with zipfile.ZipFile(io.BytesIO(zipped)) as archive:
+        assert archive.read(f"originals/{media_file.pk}-DASH0001.MP4") == clip
+    local_copy = settings.UPLOAD_DIR + "/export.zip"
+    with open(local_copy, "wb") as out:
+        out.write(zipped)
+    problems, _manifest = verify_export_file(local_copy)
+    assert problems == []
+
+
+def test_an_object_that_does_not_match_its_record_is_caught_before_processing(demo, object_storage, samples):
+    clip = samples.h264_mp4()
+    media_file = MediaFile(
+        submission=make_submission(demo), original_filename="clip.mp4", size=len(clip), sha256="0" * 64
+    )
+    media_file.original.save("ignored", ContentFile(clip), save=False)
+    media_file.save()
+    process_media_file.delay(media_file.pk)
+    media_file.refresh_from_db()
+    assert media_file.state == MediaFile.State.FAILED
+    assert "does not match" in media_file.state_reason
+
+
+def test_the_settings_put_evidence_and_images_in_the_bucket():
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "x",
+        "OBJECT_STORAGE_BUCKET": BUCKET,
+        "OBJECT_STORAGE_ENDPOINT_URL": "http://127.0.0.1:9",
+        "OBJECT_STORAGE_REGION": REGION,
+    }
+    code = (
+        "import django; django.setup(); from django.core.files.storage import storages;"
+        "print([(type(storages[n]).__name__, storages[n].location, storages[n].file_overwrite)"
+        " for n in ('evidence', 'default')])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.strip() == "[('S3Storage', 'evidence', False), ('S3Storage', 'media', False)]"
+
+
+def test_released_images_are_kept_in_the_bucket_and_shown_from_it(
+    client, demo, bucket, object_storage, s3_endpoint, monkeypatch
+):
+    monkeypatch.setattr(
+        AppealImage._meta.get_field("public"),
+        "storage",
+        S3Storage(**object_storage_options(s3_endpoint), location="media"),
+    )
+    image = make_image(demo)
+    response = client.get(image.get_absolute_url())
+    assert response.status_code == 200
+    shown = b"".join(response.streaming_content)
+    assert shown == stored_bytes(bucket, f"media/{image.public.name}")
+    assert stored_bytes(bucket, f"evidence/{image.original.name}").startswith(b"\xff\xd8")
