@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from appeals.models import Appeal, AppealUpdate
 from tests.appeals.images import make_image
@@ -94,3 +95,15 @@ def test_the_print_poster_is_accessible_and_prints_on_one_a4_page(page, appeals)
 
     pdf = page.pdf(format="A4")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+
+
+def test_the_link_to_an_appeal_can_be_copied_with_one_tap(page, appeals):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    appeal = appeals["open"]
+    page.goto(appeal.get_absolute_url())
+    # Headless chromium on Linux has no share sheet, so the button copies the link instead.
+    page.get_by_role("button", name="Copy the link to this appeal").click()
+    expect(page.get_by_role("status")).to_have_text(re.compile("^Link copied"))
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.endswith(appeal.get_absolute_url()) and copied.startswith("http")
+    assert_accessible(page)
