@@ -1,5 +1,6 @@
 """The officers' admin site: TOTP second factor, per-appeal counts on the index, evidence views."""
 
+from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
@@ -10,6 +11,19 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from appeals.models import Appeal
 from evidence import views as evidence_views
 from submissions.models import Submission
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records officers may look at but never add, change or delete here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 def is_supervisor(user):

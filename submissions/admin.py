@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from config.admin import colleagues_of
+from config.admin import ReadOnlyAdmin, colleagues_of
 from evidence.models import AuditEntry
 from evidence.services import record, request_export
 from submissions.models import Derivative, MediaFile, NotificationPreference, Submission, SubmissionNote
@@ -456,7 +456,7 @@ class SubmissionChangeList(ChangeList):
 
 
 @admin.register(MediaFile)
-class MediaFileAdmin(admin.ModelAdmin):
+class MediaFileAdmin(ReadOnlyAdmin):
     list_display = ["original_filename", "submission", "size", "content_type", "state", "scan_state", "received_at"]
     list_filter = ["state", "scan_state"]
     list_select_related = ["submission"]
@@ -476,15 +476,6 @@ class MediaFileAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(submission__in=Submission.objects.visible_to(request.user))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Original")
     def download_original(self, obj):

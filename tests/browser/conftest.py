@@ -1,6 +1,7 @@
 """Browser tests: Playwright for Python driving Debian's chromium, headless."""
 
 import os
+from contextlib import contextmanager
 
 import pytest
 
@@ -30,14 +31,21 @@ def browser(chromium_path):
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A fresh phone-sized page; `page.goto("/")` is relative to the live server."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 375, "height": 812}, locale="en-GB")
+@contextmanager
+def open_page(browser, live_server, width, height, timeout=10_000):
+    """A fresh page of the given size; `page.goto("/")` is relative to the live server."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": height}, locale="en-GB")
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(timeout)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A phone-sized page."""
+    with open_page(browser, live_server, 375, 812) as page:
+        yield page
 
 
 def assert_accessible(page):

@@ -11,7 +11,7 @@ from PIL import Image
 
 from submissions import tus
 from submissions.models import MediaFile, Submission, Upload
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, open_page
 from tests.conftest import require
 from tests.factories import make_submission, wait_for
 
@@ -20,11 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def narrow_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 320, "height": 640}, locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+    with open_page(browser, live_server, 320, 640, timeout=15_000) as page:
+        yield page
 
 
 @pytest.fixture

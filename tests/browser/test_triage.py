@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from evidence.models import AuditEntry, EvidenceExport
 from submissions.models import Derivative, MediaFile, Submission
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, open_page
 from tests.factories import make_submission
 from tests.officers import add_derivative, authenticator, current_code, team_with_submission, tiny_mp4
 
@@ -20,11 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def desk_page(browser, live_server):
     """Officers triage at a desk: a laptop-sized page."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    with open_page(browser, live_server, 1280, 900) as page:
+        yield page
 
 
 def jpeg():
