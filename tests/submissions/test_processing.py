@@ -1,6 +1,7 @@
 import hashlib
 import io
 import json
+import os
 import subprocess
 import threading
 from datetime import timedelta
@@ -13,10 +14,11 @@ from django.test import TestCase
 from django.utils import timezone
 from PIL import Image
 
+from submissions import media
 from submissions.models import Derivative, MediaFile, Notification
 from submissions.tasks import process_media_file, sweep_stuck_media
 from tests.conftest import require
-from tests.factories import make_appeal, make_submission
+from tests.factories import make_appeal, make_submission, wait_for
 from tests.submissions.conftest import EICAR, huge_png, photo_with_exif, store_media_file
 
 pytestmark = pytest.mark.django_db
@@ -154,13 +156,38 @@ def test_a_corrupt_or_hostile_file_ends_unprocessable_with_a_reason_after_one_at
     assert len(mail.outbox) == 1 and "unprocessable" in mail.outbox[0].subject
 
 
-def test_a_tool_that_runs_past_its_time_limit_is_stopped_and_the_file_is_unprocessable(settings, samples):
-    settings.MEDIA_FRAME_TIMEOUT = 0.01
-    media_file = process(store_media_file(make_submission(make_appeal()), samples.h264_mp4()))
+def test_a_tool_that_runs_past_its_time_limit_is_stopped_and_the_file_is_unprocessable(
+    settings, samples, tmp_path, monkeypatch
+):
+    media_file = store_media_file(make_submission(make_appeal()), samples.h264_mp4())
+    # An ffmpeg that never finishes, with a child of its own that must be stopped with it.
+    (tmp_path / "bin").mkdir()
+    hanging = tmp_path / "bin" / "ffmpeg"
+    hanging.write_text(f"#!/bin/sh\nsleep 600 &\necho $! > {tmp_path}/child\nwait\n")
+    hanging.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{hanging.parent}:{os.environ['PATH']}")
+    settings.MEDIA_FRAME_TIMEOUT = 0.5
+
+    media_file = process(media_file)
+
     assert media_file.state == MediaFile.State.UNPROCESSABLE
-    assert "ffmpeg took longer than" in media_file.state_reason
+    assert media_file.state_reason == "ffmpeg took longer than 0.5 seconds"
     children = Path(f"/proc/self/task/{threading.get_native_id()}/children")
     assert children.read_text() == "", "the timed-out ffmpeg was killed"
+    child = int((tmp_path / "child").read_text())
+    wait_for(lambda: has_ended(child))
+
+
+def has_ended(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_time_limit_shorter_than_any_wait_is_enforced():
+    with pytest.raises(media.Unprocessable, match=r"sleep took longer than 0\.001 seconds"):
+        media.run_tool(["sleep", "0.05"], timeout=0.001)
 
 
 def test_an_iphone_hevc_video_is_described_with_its_location_and_made_playable_without_it(samples):
