@@ -2,6 +2,7 @@
 
 import os
 import unicodedata
+from dataclasses import dataclass
 
 import magic
 from django.conf import settings
@@ -10,29 +11,45 @@ from django.conf import settings
 SNIFF_BYTES = 64 * 1024
 MAX_FILENAME_LENGTH = 255
 
-ACCEPTED_TYPES = {
-    "video/mp4",
-    "video/quicktime",
-    "video/x-m4v",
-    "video/x-msvideo",
-    "video/avi",
-    "video/x-matroska",
-    "video/webm",
-    "video/mp2t",
-    "video/3gpp",
-    "video/3gpp2",
-    "video/x-ms-asf",
-    "video/x-ms-wmv",
-    "video/x-dahua-dav",
-    "video/h264",
-    "video/h265",
-    "image/jpeg",
-    "image/png",
-    "image/heic",
-    "image/heif",
-    "image/heic-sequence",
-    "image/heif-sequence",
-}
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of file witnesses may send: its name for people, its type as detected from the content, and
+    the extensions it usually has (offered by the file picker; the content decides, not the name)."""
+
+    name: str
+    content_type: str
+    extensions: tuple[str, ...]
+
+
+# Every kind here must end ready with a preview (and for video a poster and a web proxy): the test
+# corpus in tests/submissions/test_corpus.py has a sample of each, run through the whole pipeline.
+KINDS = [
+    Kind("MP4 video", "video/mp4", ("mp4",)),
+    Kind("M4V video", "video/x-m4v", ("m4v",)),
+    Kind("QuickTime video (iPhone)", "video/quicktime", ("mov", "qt")),
+    Kind("3GP phone video", "video/3gpp", ("3gp",)),
+    Kind("3G2 phone video", "video/3gpp2", ("3g2",)),
+    Kind("Matroska video", "video/x-matroska", ("mkv",)),
+    Kind("WebM video", "video/webm", ("webm",)),
+    Kind("AVI video", "video/x-msvideo", ("avi",)),
+    Kind("Windows Media video", "video/x-ms-asf", ("wmv", "asf")),
+    Kind("MPEG transport stream (DVR, camcorder)", "video/mp2t", ("ts", "mts", "m2ts")),
+    Kind("MPEG video (DVD recorder, older camcorder)", "video/mpeg", ("mpg", "mpeg", "vob")),
+    Kind("Raw H.264 video (DVR)", "video/h264", ("264", "h264")),
+    Kind("Raw H.265 video (DVR)", "video/h265", ("265", "h265", "hevc")),
+    Kind("Dahua CCTV video", "video/x-dahua-dav", ("dav",)),
+    Kind("JPEG photo", "image/jpeg", ("jpg", "jpeg")),
+    Kind("PNG image", "image/png", ("png",)),
+    Kind("HEIC photo (iPhone)", "image/heic", ("heic",)),
+    Kind("HEIF photo", "image/heif", ("heif", "hif")),
+]
+KINDS_BY_TYPE = {kind.content_type: kind for kind in KINDS}
+
+
+def accept_attribute() -> str:
+    """The file input's accept list: any video or image (so phones offer their galleries) and our extensions."""
+    return ",".join(["video/*", "image/*", *(f".{extension}" for kind in KINDS for extension in kind.extensions)])
 
 
 class FileRefused(Exception):
@@ -65,8 +82,8 @@ def detect_content_type(head: bytes) -> str:
         packet = 188 + prefix
         if len(head) >= prefix + 3 * packet and all(head[prefix + i * packet] == 0x47 for i in range(3)):
             return "video/mp2t"
-    # Dahua CCTV recorders' .dav files.
-    if head.startswith(b"DHAV"):
+    # Dahua CCTV recorders' .dav files: frames that start "DHAV", after a 1 KiB "DAHUA" header in some exports.
+    if head.startswith((b"DHAV", b"DAHUA")):
         return "video/x-dahua-dav"
     # Raw H.264/H.265 (.264, .h264, .h265) from DVRs: an Annex B start code, then a parameter set or delimiter.
     for start_code in (b"\x00\x00\x00\x01", b"\x00\x00\x01"):
@@ -81,7 +98,7 @@ def detect_content_type(head: bytes) -> str:
 
 def check_content_type(head: bytes, filename: str) -> str:
     content_type = detect_content_type(head)
-    if content_type not in ACCEPTED_TYPES:
+    if content_type not in KINDS_BY_TYPE:
         raise FileRefused(REFUSED_TYPE_MESSAGE.format(name=filename))
     return content_type
 

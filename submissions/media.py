@@ -276,9 +276,42 @@ def probe(path: Path) -> dict:
         timeout=settings.MEDIA_PROBE_TIMEOUT,
     )
     try:
-        return json.loads(output)
+        probed = json.loads(output)
     except ValueError as error:
         raise Unprocessable("ffprobe gave no description of the file") from error
+    container = probed.setdefault("format", {})
+    video = next((s for s in probed.get("streams", []) if s.get("codec_type") == "video"), None)
+    if video and not (_float(container.get("duration")) or _float(video.get("duration"))):
+        container["duration"] = _counted_duration(path, video)
+    return probed
+
+
+def _counted_duration(path: Path, video: dict) -> float | None:
+    """The length of a stream that does not say (raw H.264/H.265 from a DVR has no timestamps at all):
+    its frames counted, which reads the whole file but decodes nothing, over its frame rate."""
+    rate = _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))
+    output = run_tool(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            *INPUT_OPTIONS,
+            "-select_streams",
+            f"{video['index']}",
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-print_format",
+            "json",
+            f"file:{path}",
+        ],
+        timeout=settings.MEDIA_PROBE_TIMEOUT,
+    )
+    try:
+        packets = int(json.loads(output)["streams"][0]["nb_read_packets"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return round(packets / rate, 3) if rate and packets else None
 
 
 def describe_video(probed: dict) -> dict:
@@ -420,10 +453,12 @@ def poster(original: Path, output: Path, description: dict) -> Product:
         output,
         [
             *INPUT_OPTIONS,
-            "-ss",
-            f"{at:.3f}",
             "-i",
             "{original}",
+            # Decoded up to that point rather than seeking in the input: transport streams, raw H.264 and
+            # DVR formats cannot seek, or start at a time that is not zero, and a seek gives no frame.
+            "-ss",
+            f"{at:.3f}",
             "-map",
             "0:v:0",
             "-frames:v",

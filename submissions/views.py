@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from appeals.models import Appeal
 from appeals.templatetags.govuk import govuk_date, govuk_time
-from submissions.files import SNIFF_BYTES, FileRefused, check_content_type, sanitise_filename
+from submissions.files import SNIFF_BYTES, FileRefused, accept_attribute, check_content_type, sanitise_filename
 from submissions.forms import (
     AccountForm,
     ContactChoiceForm,
@@ -184,6 +184,7 @@ def upload_limits():
         "UPLOAD_MAX_SIZE": settings.UPLOAD_MAX_SIZE,
         "UPLOAD_MAX_FILES": settings.UPLOAD_MAX_FILES,
         "UPLOAD_NOJS_MAX_SIZE": settings.UPLOAD_NOJS_MAX_SIZE,
+        "UPLOAD_ACCEPT": accept_attribute(),
     }
 
 
