@@ -4,6 +4,7 @@ preview for a photo."""
 
 import io
 import json
+import re
 import struct
 import subprocess
 from dataclasses import dataclass
@@ -139,6 +140,13 @@ def upload(client, sample, content):
 def test_every_kind_the_upload_accepts_has_a_sample_in_the_corpus():
     sampled = {sample.content_type for sample in CORPUS}
     assert [kind.name for kind in KINDS if kind.content_type not in sampled] == []
+
+
+def test_the_file_picker_offers_the_extensions_of_every_accepted_kind(client, submission):
+    page = client.get(f"/footage/{TOKEN}/").text
+    offered = re.search(r'accept="([^"]+)"', page)[1].split(",")
+    assert offered[:2] == ["video/*", "image/*"]
+    assert {f".{extension}" for kind in KINDS for extension in kind.extensions} == set(offered[2:])
 
 
 def test_every_sample_is_of_the_kind_it_stands_for(corpus):
