@@ -141,7 +141,7 @@ def _tool_failure(program, returncode, stderr):
     detail = lines[-1].strip() if lines else f"exit status {returncode}"
     if "Cannot allocate memory" in detail:
         return f"{name} went over its memory limit"
-    return f"{name} could not read the file: {detail}"[:280]
+    return f"{name} could not read the file: {detail}"
 
 
 @cache

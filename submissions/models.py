@@ -1,4 +1,6 @@
 import hashlib
+import re
+import tempfile
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +15,17 @@ from django.utils import timezone
 from appeals.models import Appeal
 from incidents.models import Incident
 from submissions.references import REFERENCE_PATTERN, hash_upload_token, new_receipt_reference
+
+# An absolute path, with ffmpeg's "file:" and any quotes and ": " around it (not "30000/1001" or "H.264/AAC").
+SERVER_PATH = re.compile(r"""['"]?(?<![\w.:/])(?:file:)?/[\w.@%+=~-]+(?:/[\w.@%+=~-]*)*['"]?(?::\s+)?""")
+
+
+def without_paths(text: str) -> str:
+    """A tool's or a library's message as officers may read it: with every server path taken out."""
+    # The configured folders first, as they may hold spaces that the pattern stops at.
+    for folder in (settings.EVIDENCE_ROOT, settings.UPLOAD_DIR, settings.MEDIA_ROOT, tempfile.gettempdir()):
+        text = re.sub(re.escape(str(folder).rstrip("/")) + r"""(?![^/'":\s])""", "", text)
+    return " ".join(SERVER_PATH.sub(" ", text).split())
 
 
 class SubmissionQuerySet(models.QuerySet):
@@ -353,14 +366,15 @@ class MediaFile(models.Model):
         )
 
     def finish(self, state: str, reason: str = ""):
+        """End processing; the reason is shown to officers, so tools' messages lose the paths they name."""
         self.state = state
-        self.state_reason = reason[:300]
+        self.state_reason = without_paths(reason)[:300]
         self.save(update_fields=["state", "state_reason", "updated_at"])
 
     def release_for_retry(self, reason: str):
         """Hand the file back to the queue after a transient error; the retry or the sweep takes it again."""
         self.state = self.State.RECEIVED
-        self.state_reason = f"Waiting to try again: {reason}"[:300]
+        self.state_reason = f"Waiting to try again: {without_paths(reason)}"[:300]
         self.save(update_fields=["state", "state_reason", "updated_at"])
 
     def is_quarantined(self):

@@ -19,6 +19,7 @@ from submissions.models import Derivative, MediaFile, Notification
 from submissions.tasks import process_media_file, sweep_stuck_media
 from tests.conftest import require
 from tests.factories import make_appeal, make_submission, wait_for
+from tests.officers import sign_in, team_with_submission
 from tests.submissions.conftest import EICAR, huge_png, photo_with_exif, store_media_file
 
 pytestmark = pytest.mark.django_db
@@ -154,6 +155,43 @@ def test_a_corrupt_or_hostile_file_ends_unprocessable_with_a_reason_after_one_at
     assert not media_file.derivatives.exists()
     assert_original_untouched(media_file, content)
     assert len(mail.outbox) == 1 and "unprocessable" in mail.outbox[0].subject
+
+
+def test_officers_read_why_a_file_is_unprocessable_without_any_server_path(client, settings):
+    north = team_with_submission("North", "101")
+    process(north.media_file)
+
+    reason = "ffprobe could not read the file: Invalid data found when processing input"
+    assert north.media_file.state_reason == reason
+    page = sign_in(client, north.officer).get(north.submission.get_admin_url()).text
+    assert f"Unprocessable: {reason}" in page
+    assert f"Reason: {reason}\n" in mail.outbox[0].body
+    for shown in (page, mail.outbox[0].body):
+        assert settings.EVIDENCE_ROOT not in shown and "file:/" not in shown
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        (
+            "file:/srv/appeals/var/evidence/originals/ABC/0f3e: Invalid data found when processing input",
+            "Invalid data found when processing input",
+        ),
+        ("No such file or directory: '/srv/appeals/var/evidence/x'", "No such file or directory:"),
+        (
+            "Error connecting to /run/clamav/clamd.ctl: [Errno 111] Connection refused",
+            "Error connecting to [Errno 111] Connection refused",
+        ),
+        ("[mov,mp4 @ 0x55ed09d79280] moov atom not found", "[mov,mp4 @ 0x55ed09d79280] moov atom not found"),
+        ("30000/1001 frames a second, H.264/AAC", "30000/1001 frames a second, H.264/AAC"),
+    ],
+)
+def test_a_recorded_reason_keeps_the_message_and_loses_the_paths(message, shown):
+    media_file = store_media_file(make_submission(make_appeal()), b"dashcam bytes")
+    media_file.finish(MediaFile.State.UNPROCESSABLE, message)
+    assert media_file.state_reason == shown
+    media_file.release_for_retry(message)
+    assert media_file.state_reason == f"Waiting to try again: {shown}"
 
 
 def test_a_tool_that_runs_past_its_time_limit_is_stopped_and_the_file_is_unprocessable(
