@@ -28,7 +28,9 @@ run: $(VENV)/.run-installed
 	$(BIN)/python manage.py load_demo
 	@# Uploads are scanned by a local clamd when ClamAV is installed (test signatures only: it
 	@# proves the plumbing); without it files are processed but stay "scan pending", never clean.
-	@if [ -z "$$CLAMD_ADDRESS" ] && socket=$$(scripts/local-clamd.sh start var/clamav 2>/dev/null); then \
+	@# Its limit is the application's CLAMD_MAX_BYTES, so that it never refuses a file the application sends.
+	@if [ -z "$$CLAMD_ADDRESS" ] && max_bytes=$$($(BIN)/python manage.py shell --no-imports -c "from django.conf import settings; print(settings.CLAMD_MAX_BYTES)") \
+	  && socket=$$(scripts/local-clamd.sh start var/clamav "$$max_bytes" 2>/dev/null); then \
 	  echo "Scanning uploads with a local clamd on $$socket (EICAR test signature only)"; \
 	  export CLAMD_ADDRESS=$$socket; trap 'scripts/local-clamd.sh stop var/clamav' EXIT INT TERM; \
 	elif [ -z "$$CLAMD_ADDRESS" ]; then echo "ClamAV is not installed: uploads stay 'scan pending'"; fi; \

@@ -57,16 +57,20 @@ def setup_django(work):
     )
     for name in ("DATABASE_URL", "CELERY_BROKER_URL"):
         os.environ.pop(name, None)
-    socket = subprocess.run(
-        [BASE_DIR / "scripts" / "local-clamd.sh", "start", work / "clamd"], capture_output=True, text=True
-    )
-    if socket.returncode == 0:
-        os.environ["CLAMD_ADDRESS"] = socket.stdout.strip()
     sys.path.insert(0, str(BASE_DIR))
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
+
+    socket = subprocess.run(
+        [BASE_DIR / "scripts" / "local-clamd.sh", "start", work / "clamd", str(settings.CLAMD_MAX_BYTES)],
+        capture_output=True,
+        text=True,
+    )
+    if socket.returncode == 0:
+        os.environ["CLAMD_ADDRESS"] = settings.CLAMD_ADDRESS = socket.stdout.strip()
 
     call_command("migrate", verbosity=0)
     return socket.returncode == 0

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Starts a clamd of our own for development and tests: signature downloads are not possible
 # everywhere, so it uses a local database built with sigtool that detects the EICAR test file.
-#   scripts/local-clamd.sh start DIR [MAX_SIZE]   writes DIR/db, DIR/clamd.conf, starts clamd on DIR/clamd.sock
+#   scripts/local-clamd.sh start DIR MAX_BYTES   writes DIR/db, DIR/clamd.conf, starts clamd on DIR/clamd.sock
 #   scripts/local-clamd.sh stop DIR
-# Prints the socket path on success. MAX_SIZE (default 4000M, clamd's ceiling) is StreamMaxLength.
+# Prints the socket path on success. MAX_BYTES is StreamMaxLength and the scan limits: pass the
+# application's CLAMD_MAX_BYTES, so that clamd takes every file the application sends it.
 set -euo pipefail
 PATH="$PATH:/usr/sbin:/sbin"
 action=${1:?start or stop}
 dir=$(mkdir -p "${2:?directory}" && cd "$2" && pwd)
-max_size=${3:-4000M}
 
 if [ "$action" = stop ]; then
   if [ -s "$dir/clamd.pid" ]; then
@@ -18,10 +18,17 @@ if [ "$action" = stop ]; then
   exit 0
 fi
 
+max_bytes=${3:?MAX_BYTES, the CLAMD_MAX_BYTES of the application}
 command -v clamd >/dev/null && command -v sigtool >/dev/null || { echo "clamd and sigtool are not installed" >&2; exit 3; }
 if [ -S "$dir/clamd.sock" ] && [ -s "$dir/clamd.pid" ] && kill -0 "$(cat "$dir/clamd.pid")" 2>/dev/null; then
-  echo "$dir/clamd.sock"
-  exit 0
+  if grep -qx "StreamMaxLength $max_bytes" "$dir/clamd.conf"; then
+    echo "$dir/clamd.sock"
+    exit 0
+  fi
+  # Running with another limit: start again with this one.
+  pid=$(cat "$dir/clamd.pid")
+  kill "$pid"
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 fi
 
 mkdir -p "$dir/db"
@@ -39,9 +46,9 @@ LocalSocketMode 600
 PidFile $dir/clamd.pid
 LogFile $dir/clamd.log
 Foreground no
-StreamMaxLength $max_size
-MaxFileSize $max_size
-MaxScanSize $max_size
+StreamMaxLength $max_bytes
+MaxFileSize $max_bytes
+MaxScanSize $max_bytes
 # A file over the limits is reported, never passed as clean.
 AlertExceedsMax yes
 CONF

@@ -91,12 +91,16 @@ def fresh_cache():
     cache.clear()
 
 
+# The test clamd's StreamMaxLength, and the application's CLAMD_MAX_BYTES while it is used.
+CLAMD_TEST_MAX_BYTES = 20 * 1024 * 1024
+
+
 @pytest.fixture(scope="session")
 def clamd_socket(tmp_path_factory):
     """A real clamd for the session, on a unix socket, with a local EICAR signature built by sigtool."""
     script = Path(__file__).resolve().parent.parent / "scripts" / "local-clamd.sh"
     directory = tmp_path_factory.mktemp("clamd")
-    started = subprocess.run([script, "start", directory, "20M"], capture_output=True, text=True)
+    started = subprocess.run([script, "start", directory, str(CLAMD_TEST_MAX_BYTES)], capture_output=True, text=True)
     require(started.returncode == 0, f"a local clamd ({started.stderr.strip()})")
     yield started.stdout.strip()
     subprocess.run([script, "stop", directory], check=True)
@@ -105,5 +109,5 @@ def clamd_socket(tmp_path_factory):
 @pytest.fixture
 def clamd(settings, clamd_socket):
     settings.CLAMD_ADDRESS = clamd_socket
-    settings.CLAMD_MAX_BYTES = 20 * 1024 * 1024
+    settings.CLAMD_MAX_BYTES = CLAMD_TEST_MAX_BYTES
     return clamd_socket

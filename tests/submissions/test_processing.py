@@ -2,6 +2,8 @@ import hashlib
 import io
 import json
 import os
+import socket
+import struct
 import subprocess
 import threading
 from datetime import timedelta
@@ -11,13 +13,14 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test import TestCase
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
 from submissions import media
 from submissions.models import Derivative, MediaFile, Notification
 from submissions.tasks import process_media_file, sweep_stuck_media
-from tests.conftest import require
+from tests.conftest import CLAMD_TEST_MAX_BYTES, require
 from tests.factories import make_appeal, make_submission, wait_for
 from tests.officers import sign_in, team_with_submission
 from tests.submissions.conftest import EICAR, huge_png, photo_with_exif, store_media_file
@@ -306,6 +309,53 @@ def test_a_file_over_the_scanners_limit_is_recorded_as_not_scanned(clamd, settin
     media_file = process(store_media_file(make_submission(make_appeal()), content))
     assert media_file.state == MediaFile.State.READY
     assert media_file.scan_state == MediaFile.ScanState.TOO_LARGE
+
+
+def test_a_file_over_clamds_own_limit_is_recorded_as_not_scanned_and_shown_so_to_officers(client, clamd, settings):
+    # The application would send up to 4000 MiB; this clamd stops reading after its StreamMaxLength.
+    settings.CLAMD_MAX_BYTES = 4000 * 1024 * 1024
+    north = team_with_submission("North", "102")
+    content = photo_with_exif() + bytes(CLAMD_TEST_MAX_BYTES + 1024 * 1024)
+    media_file = process(store_media_file(north.submission, content, "PXL_0002.jpg"))
+
+    assert (media_file.scan_state, media_file.scan_detail) == (
+        MediaFile.ScanState.TOO_LARGE,
+        "Over the scanner's limit (its StreamMaxLength)",
+    )
+    assert (media_file.state, media_file.attempts) == (MediaFile.State.READY, 1)
+    sign_in(client, north.officer)
+    page = client.get(north.submission.get_admin_url()).text
+    assert "Virus scan</dt><dd>Not scanned: too large: Over the scanner&#x27;s limit" in page
+    download = client.get(reverse("admin:evidence_original", args=[media_file.pk])).text
+    assert "This file was not scanned for viruses: it is over the scanner's limit." in download
+
+
+def test_a_scanner_that_cuts_the_stream_off_and_still_answers_has_refused_its_size(settings, tmp_path):
+    """Over TCP the connection reset that ends the upload can discard clamd's answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    settings.CLAMD_ADDRESS = f"127.0.0.1:{listener.getsockname()[1]}"
+
+    def clamd():
+        for answer in (b"ClamAV 1.4.6\n", None, b"PONG\n"):
+            connection, _ = listener.accept()
+            connection.recv(65536)
+            if answer is None:
+                # Stop reading part-way and reset the connection, as clamd does at its StreamMaxLength.
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                connection.sendall(answer)
+            connection.close()
+
+    server = threading.Thread(target=clamd)
+    server.start()
+    original = tmp_path / "original"
+    original.write_bytes(bytes(32 * 1024 * 1024))
+    try:
+        outcome = media.scan(original, original.stat().st_size)
+    finally:
+        server.join(timeout=10)
+        listener.close()
+    assert (outcome.verdict, outcome.detail) == ("too_large", "Over the scanner's limit (its StreamMaxLength)")
 
 
 def test_an_unreachable_scanner_is_retried_then_the_file_fails_and_officers_are_alerted(settings, tmp_path, samples):
