@@ -5,6 +5,7 @@ runs on SQLite, runs Celery tasks in-process and prints email to the console. Pr
 only by environment variables (see the README's configuration table).
 """
 
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -277,6 +278,9 @@ MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", default=5)
 MEDIA_LEASE_SECONDS = env.int("MEDIA_LEASE_SECONDS", default=120)
 # A received file not picked up within this time (the broker was down, say) is enqueued again.
 MEDIA_STUCK_AFTER_SECONDS = env.int("MEDIA_STUCK_AFTER_SECONDS", default=300)
+# Each task's files (frames, the proxy being made, a copy of an object-storage original) go in a
+# folder of their own here, on a local disk; a killed worker's folder is removed by the next task or sweep.
+MEDIA_WORK_DIR = env.str("MEDIA_WORK_DIR", default=str(Path(tempfile.gettempdir()) / "appeals-media"))
 MEDIA_TOOL_MEMORY_BYTES = env.int("MEDIA_TOOL_MEMORY_BYTES", default=4 * 1024**3)
 MEDIA_PROBE_TIMEOUT = env.int("MEDIA_PROBE_TIMEOUT", default=60)
 MEDIA_FRAME_TIMEOUT = env.int("MEDIA_FRAME_TIMEOUT", default=300)

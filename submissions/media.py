@@ -5,15 +5,19 @@ output path it is given, so the original is never modified.
 """
 
 import ctypes
+import fcntl
 import json
 import logging
 import os
 import re
 import resource
+import shutil
 import signal
 import struct
 import subprocess
+import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
@@ -150,6 +154,58 @@ def _tool_failure(program, returncode, stderr):
 def tool_version(program: str) -> str:
     output = subprocess.run([program, "-version"], capture_output=True, check=True, text=True).stdout
     return output.splitlines()[0]
+
+
+# Work folders ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def work_folder():
+    """A folder of one's own for a task's files, removed when the task ends. It is locked for as long as
+    the process lives, so that when a worker is killed mid-task, remove_abandoned_work() knows it is free."""
+    root = Path(settings.MEDIA_WORK_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    # Made and locked under the shared lock, so that a sweep never sees it unlocked.
+    with _work_lock(root, fcntl.LOCK_SH):
+        path = Path(tempfile.mkdtemp(prefix="media-", dir=root))
+        held = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(held)
+
+
+def remove_abandoned_work() -> int:
+    """Remove the work folders of processes that died (their lock went with them); return how many."""
+    root = Path(settings.MEDIA_WORK_DIR)
+    if not root.is_dir():
+        return 0
+    removed = 0
+    with _work_lock(root, fcntl.LOCK_EX):
+        for path in root.glob("media-*"):
+            try:
+                held = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            except FileNotFoundError:
+                continue  # its task has just ended
+            try:
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live task's
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+            finally:
+                os.close(held)
+    return removed
+
+
+@contextmanager
+def _work_lock(root: Path, mode: int):
+    with open(root / ".lock", "a") as lock:
+        fcntl.flock(lock, mode)
+        yield
 
 
 # Virus scan --------------------------------------------------------------------------------------

@@ -1,10 +1,8 @@
 import fcntl
 import hashlib
 import logging
-import tempfile
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import magic
 from celery import shared_task
@@ -192,6 +190,8 @@ def process_media_file(self, media_file_id: int):
     if media_file is None:
         log.info("Media file %s is done or held by another worker", media_file_id)
         return
+    # Every machine that does this work clears what its killed workers left.
+    remove_abandoned_work()
     attempt = media_file.attempts
     if attempt > settings.MEDIA_MAX_ATTEMPTS:
         give_up(media_file, f"Processing did not finish after {attempt - 1} attempts")
@@ -232,11 +232,10 @@ def run_pipeline(media_file, attempt):
         if not media_file.still_held(attempt):
             raise LostClaim
 
-    with local_original(media_file) as original, tempfile.TemporaryDirectory(prefix="media-") as work:
+    with media.work_folder() as work, local_original(media_file, work) as original:
         if not media_file.matches_record(original):
             give_up(media_file, "The stored file does not match the size and SHA-256 recorded on arrival")
             return
-        work = Path(work)
         if media_file.scan_state == MediaFile.ScanState.PENDING:
             scan_original(media_file, original)
             heartbeat()
@@ -267,17 +266,17 @@ def run_pipeline(media_file, attempt):
 
 
 @contextmanager
-def local_original(media_file):
-    """A path to the original that tools can read: the stored file itself, or a private copy of it."""
+def local_original(media_file, work):
+    """A path to the original that tools can read: the stored file itself, or a copy in the work folder."""
     path = local_path(media_file.original)
     if path is not None:
         yield path
         return
-    with tempfile.NamedTemporaryFile(prefix="original-") as copy:
+    copy = work / "original"
+    with copy.open("wb") as written:
         for chunk in stream_stored(media_file.original):
-            copy.write(chunk)
-        copy.flush()
-        yield Path(copy.name)
+            written.write(chunk)
+    yield copy
 
 
 def scan_original(media_file, original):
@@ -334,3 +333,9 @@ def sweep_stuck_media():
         notify_media_problem.delay(pk)
     if stuck:
         log.info("Enqueued %d stuck media files again", len(stuck))
+    remove_abandoned_work()
+
+
+def remove_abandoned_work():
+    if removed := media.remove_abandoned_work():
+        log.info("Removed %d work folders left by workers that died", removed)

@@ -33,6 +33,7 @@ def private_file_storage(settings, tmp_path, monkeypatch):
     settings.UPLOAD_DIR = settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
     (tmp_path / "uploads").mkdir()
     settings.EVIDENCE_ROOT = str(tmp_path / "evidence")
+    settings.MEDIA_WORK_DIR = str(tmp_path / "work")
     settings.STORAGES = {
         **settings.STORAGES,
         "evidence": {**settings.STORAGES["evidence"], "OPTIONS": {"location": settings.EVIDENCE_ROOT}},

@@ -68,12 +68,15 @@ def test_a_worker_killed_during_a_transcode_is_replaced_and_the_file_ends_ready_
         stop(worker)
     assert state_of(media_file) == MediaFile.State.PROCESSING
     assert not media_file.derivatives.filter(kind=Derivative.Kind.PROXY).exists()
+    left_behind = list(Path(settings.MEDIA_WORK_DIR).glob("media-*"))
+    assert [path.name for path in left_behind[0].iterdir()] != [], "the killed worker's frames and proxy"
 
     worker = start_worker(settings, broker, tmp_path, "second", "--beat")
     try:
         wait_for(lambda: state_of(media_file) == MediaFile.State.READY, timeout=90)
     finally:
         stop(worker)
+    assert list(Path(settings.MEDIA_WORK_DIR).glob("media-*")) == [], "the second worker removed the first's folder"
     assert media_file.attempts == 2
     assert sorted(media_file.derivatives.values_list("kind", flat=True)) == ["contact_sheet", "poster", "proxy"]
     with media_file.original.open("rb") as original:
@@ -177,6 +180,7 @@ def worker_environment(settings, broker, **overrides):
         ),
         "CELERY_BROKER_URL": broker,
         "EVIDENCE_ROOT": settings.EVIDENCE_ROOT,
+        "MEDIA_WORK_DIR": settings.MEDIA_WORK_DIR,
         "CLAMD_ADDRESS": settings.CLAMD_ADDRESS,
         "CLAMD_MAX_BYTES": str(settings.CLAMD_MAX_BYTES),
         "EMAIL_URL": "consolemail://",

@@ -5,6 +5,7 @@ import os
 import socket
 import struct
 import subprocess
+import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -392,6 +393,46 @@ def test_the_sweep_enqueues_files_nobody_is_working_on(settings, samples, monkey
     sweep_stuck_media.apply()
 
     assert sorted(enqueued) == [waiting.pk, abandoned.pk]
+
+
+def test_the_sweep_removes_the_work_folders_of_killed_workers_and_keeps_those_in_use(settings, tmp_path):
+    settings.MEDIA_WORK_DIR = str(tmp_path)
+    # A worker's task in its own process, killed mid-transcode.
+    killed = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_WORK_FOLDER],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "true",
+            "MEDIA_WORK_DIR": str(tmp_path),
+        },
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    abandoned = Path(killed.stdout.readline().strip())
+    killed.kill()
+    killed.wait()
+    assert (abandoned / "proxy.mp4").exists()
+
+    with media.work_folder() as in_use:
+        (in_use / "poster.jpg").write_bytes(b"frame")
+        sweep_stuck_media.apply()
+        assert (in_use / "poster.jpg").exists()
+    assert not abandoned.exists()
+    assert list(tmp_path.glob("media-*")) == []
+
+
+HOLD_A_WORK_FOLDER = """
+import time
+import django
+django.setup()
+from submissions import media
+with media.work_folder() as work:
+    (work / "proxy.mp4").write_bytes(b"half a proxy")
+    print(work, flush=True)
+    time.sleep(600)
+"""
 
 
 def test_the_sweep_sends_an_alert_that_was_never_queued(settings):
