@@ -36,6 +36,7 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.dev-installed
 	@scripts/system-packages.sh test
+	@scripts/html-checker.sh $(VENV)/share/vnu.jar
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
