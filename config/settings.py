@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "appeals",
     "submissions",
     "evidence",
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
