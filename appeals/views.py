@@ -5,7 +5,7 @@ import segno
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseServerError, QueryDict
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseGone, HttpResponseServerError, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template import loader
 from django.templatetags.static import static
@@ -95,7 +95,7 @@ def appeal_preview(request, slug):
 
 def appeal_page_context(appeal):
     updates = list(appeal.updates.all())
-    images = list(appeal.images.all())
+    images = list(appeal.images.released())
     canonical_url = settings.SITE_URL + appeal.get_absolute_url()
     share_image = settings.SITE_URL + (images[0].get_absolute_url() if images else static("images/share.png"))
     updated_at = updates[0].posted_at if updates else None
@@ -147,16 +147,22 @@ def appeal_print(request, slug):
 
 @require_safe
 def appeal_image(request, slug, pk):
-    """A released image's public derivative. Images of drafts are shown to the officers who may preview them."""
+    """A released image's public derivative. Images of drafts are shown to the officers who may preview them.
+
+    Shared caches may keep it only as long as a public page, so that a withdrawn image is gone from them as
+    soon as the pages that showed it are; a reader's browser asks again after that and usually gets a 304.
+    """
     images = AppealImage.objects.select_related("appeal").filter(pk=pk, appeal__slug=slug)
     image = images.filter(appeal__in=Appeal.objects.published()).first()
-    cache_control = "public, max-age=86400"
+    cache_control = f"public, max-age={settings.PUBLIC_PAGE_MAX_AGE}"
     if image is None and request.COOKIES.get(settings.SESSION_COOKIE_NAME) and request.user.is_staff:
         image = images.filter(appeal__in=Appeal.objects.visible_to(request.user)).first()
         # Not yet public: no shared cache may keep it.
         cache_control = "private, no-store"
     if image is None:
         raise Http404("No such image.")
+    if image.withdrawn_at:
+        return HttpResponseGone("This image has been withdrawn.", content_type="text/plain; charset=utf-8")
     last_modified = int(image.created_at.timestamp())
     response = get_conditional_response(request, last_modified=last_modified)
     if response is None:
@@ -164,7 +170,7 @@ def appeal_image(request, slug, pk):
             response = FileResponse(image.public.open("rb"), content_type="image/jpeg")
         except FileNotFoundError:
             raise Http404("The image file is missing.") from None
-    # An image's file never changes: a replacement is a new image with a new address.
+    # An image's file never changes (a replacement is a new image with a new address); it can only be withdrawn.
     response["Last-Modified"] = http_date(last_modified)
     response["Cache-Control"] = cache_control
     return response
