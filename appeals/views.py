@@ -1,17 +1,21 @@
 import json
 import sys
+from datetime import timedelta
 
 import segno
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseGone, HttpResponseServerError, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template import loader
 from django.templatetags.static import static
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timeuntil
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -174,6 +178,68 @@ def appeal_image(request, slug, pk):
     response["Last-Modified"] = http_date(last_modified)
     response["Cache-Control"] = cache_control
     return response
+
+
+def force_details():
+    """How to reach the force, for the privacy notice and the accessibility statement."""
+    return {
+        "controller": settings.FORCE_CONTROLLER,
+        "address_lines": [line.strip() for line in settings.FORCE_ADDRESS.split(",") if line.strip()],
+        "contact_email": settings.FORCE_CONTACT_EMAIL,
+        "dpo_email": settings.FORCE_DPO_EMAIL,
+    }
+
+
+@require_safe
+@public_page
+def privacy_notice(request):
+    return render(
+        request,
+        "appeals/privacy.html",
+        {
+            **force_details(),
+            "review_months_no_action": settings.SUBMISSION_REVIEW_MONTHS_NO_ACTION,
+            "upload_expiry_hours": settings.UPLOAD_EXPIRY_HOURS,
+        },
+    )
+
+
+@require_safe
+@public_page
+def accessibility_statement(request):
+    return render(
+        request,
+        "appeals/accessibility.html",
+        {**force_details(), "session_idle_minutes": settings.SESSION_COOKIE_AGE // 60},
+    )
+
+
+@require_safe
+@public_page
+def cookies(request):
+    """The cookies the witness journey sets, named as configured, so the page stays true when settings change."""
+    return render(
+        request,
+        "appeals/cookies.html",
+        {
+            "session_cookie": settings.SESSION_COOKIE_NAME,
+            "session_lasts": cookie_lifetime(
+                None if settings.SESSION_EXPIRE_AT_BROWSER_CLOSE else settings.SESSION_COOKIE_AGE
+            ),
+            "session_idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+            "csrf_cookie": settings.CSRF_COOKIE_NAME,
+            "csrf_lasts": cookie_lifetime(settings.CSRF_COOKIE_AGE),
+            "messages_cookie": CookieStorage.cookie_name,
+        },
+    )
+
+
+def cookie_lifetime(max_age):
+    """How long a cookie lasts, in words. One with no age is deleted when the browser closes."""
+    if max_age is None:
+        return "When you close your browser"
+    now = timezone.now()
+    return f"After {timeuntil(now + timedelta(seconds=max_age), now)}"
 
 
 @require_safe
