@@ -35,11 +35,14 @@ def public_pages(appeal):
 
 
 def test_the_pages_the_law_requires_meet_wcag_2_2_aa_and_are_valid_html(page, demo, assert_valid_html):
-    for address, heading in LEGAL_PAGES.items():
-        assert page.goto(address).status == 200
-        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
-        assert_accessible(page)
-        assert_valid_html(page)
+    for width in [320, 1280]:
+        page.set_viewport_size({"width": width, "height": 800})
+        for address, heading in LEGAL_PAGES.items():
+            assert page.goto(address).status == 200
+            expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, address
+            assert_accessible(page)
+            assert_valid_html(page)
 
 
 def test_every_public_page_shows_the_footer_links_and_they_lead_to_their_pages(page, appeal):
