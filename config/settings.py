@@ -32,6 +32,15 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 FORCE_NAME = env.str("FORCE_NAME", default="Metropolitan Police")
 SITE_NAME = env.str("SITE_NAME", default="Witness appeals")
+# The force as the controller of what witnesses send, named on the privacy notice, the accessibility statement
+# and the cookies page. `manage.py check --deploy` warns while the example email addresses are left in.
+FORCE_CONTROLLER = env.str("FORCE_CONTROLLER", default="The Commissioner of Police of the Metropolis")
+FORCE_ADDRESS = env.str("FORCE_ADDRESS", default="New Scotland Yard, Victoria Embankment, London, SW1A 2JL")
+FORCE_CONTACT_EMAIL = env.str("FORCE_CONTACT_EMAIL", default="witness-appeals@example.org")
+FORCE_DPO_EMAIL = env.str("FORCE_DPO_EMAIL", default="data-protection-officer@example.org")
+# Review periods after the national rules for police information (MoPI), stated on the privacy notice:
+# a submission decided as needing no further action, or as a duplicate, is reviewed this many months later.
+SUBMISSION_REVIEW_MONTHS_NO_ACTION = env.int("SUBMISSION_REVIEW_MONTHS_NO_ACTION", default=12)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
@@ -150,6 +159,8 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Witness appeals")
 # Sessions end after SESSION_IDLE_MINUTES without a request (config.middleware.IdleSessionMiddleware).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Like the session cookie, the CSRF cookie goes when the browser closes (Django's default keeps it a year).
+CSRF_COOKIE_AGE = None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
