@@ -156,8 +156,11 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Witness appeals")
 
-# Sessions end after SESSION_IDLE_MINUTES without a request (config.middleware.IdleSessionMiddleware).
-SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
+# Sessions end after a time without a request (config.middleware.IdleSessionMiddleware): an officer's after
+# SESSION_IDLE_MINUTES, a witness's unsent answers after WITNESS_ANSWERS_IDLE_HOURS (config.sessions).
+SESSION_ENGINE = "config.sessions"
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = env.int("WITNESS_ANSWERS_IDLE_HOURS", default=24) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Like the session cookie, the CSRF cookie goes when the browser closes (Django's default keeps it a year).
 CSRF_COOKIE_AGE = None
@@ -276,6 +279,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-stuck-exports": {"task": "evidence.tasks.sweep_stuck_exports", "schedule": 300.0},
     "expire-abandoned-uploads": {"task": "submissions.tasks.expire_uploads", "schedule": 3600.0},
+    "clear-expired-sessions": {"task": "submissions.tasks.clear_expired_sessions", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
