@@ -157,7 +157,7 @@ class TimeField(forms.CharField):
         return read_time(super().to_python(value), what=self.what)
 
 
-PHONE_FORMAT_MESSAGE = "Enter a phone number, like 01632 960 001, 07700 900 982 or +44 808 157 0192"
+PHONE_FORMAT_MESSAGE = "Enter a phone number, like 020 7946 0018 or +44 808 157 0192"
 
 
 class PhoneNumberField(forms.CharField):

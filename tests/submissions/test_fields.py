@@ -1,5 +1,6 @@
 """Dates, times and phone numbers read as witnesses type them, with the GOV.UK pattern's messages."""
 
+import re
 from datetime import date, time
 
 import pytest
@@ -131,3 +132,10 @@ def test_a_phone_number_that_cannot_be_dialled_is_refused_with_the_gov_uk_messag
     with pytest.raises(forms.ValidationError) as raised:
         PhoneNumberField().clean(typed)
     assert raised.value.messages == [PHONE_FORMAT_MESSAGE]
+
+
+def test_every_example_in_the_phone_message_is_accepted():
+    examples = re.findall(r"(?:\+44|0)[\d ]+\d", PHONE_FORMAT_MESSAGE)
+    assert len(examples) == 2
+    for example in examples:
+        PhoneNumberField().clean(example)

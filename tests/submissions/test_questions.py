@@ -107,7 +107,7 @@ def test_each_mistyped_contact_detail_has_its_own_message(client, demo):
     client.post(url(demo, "contact-details"), {"contact_email": "sam@", "contact_phone": "0770090098"})
     page = client.get(url(demo, "contact-details")).text
     assert "Enter an email address in the correct format, like name@example.com" in page
-    assert "Enter a phone number, like 01632 960 001, 07700 900 982 or +44 808 157 0192" in page
+    assert "Enter a phone number, like 020 7946 0018 or +44 808 157 0192" in page
     assert "Enter an email address or a phone number" not in page
     assert "govuk-input--error" in page.split('id="id_contact_email"')[0].rsplit("<input", 1)[1]
 
