@@ -75,7 +75,6 @@ class Stack:
             "CLAMD_ADDRESS": "",
             "VAR_DIR": str(directory / "var"),
             "UPLOAD_DIR": str(directory / "uploads"),
-            "STATIC_ROOT": str(directory / "static"),
             "WEB_BIND": f"127.0.0.1:{self.web_port}",
             **environment,
         }
@@ -84,12 +83,6 @@ class Stack:
 
     def start(self, *processes):
         self.start_nginx()
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-            env=self.environment,
-            cwd=BASE_DIR,
-            check=True,
-        )
         honcho = [tool("honcho"), "--no-colour", "-e", "/dev/null", "-f", "deploy/Procfile", "start", *processes]
         self.spawn(honcho, "honcho.log", env=self.environment)
         try:
@@ -186,8 +179,22 @@ class Stack:
             stop(process, timeout=20)
 
 
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory):
+    """The static files, collected once for the session's stacks as at each deploy."""
+    root = tmp_path_factory.mktemp("static")
+    environment = {"DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": "x", "STATIC_ROOT": str(root)}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        env={**os.environ, **environment},
+        cwd=BASE_DIR,
+        check=True,
+    )
+    return root
+
+
 @pytest.fixture
-def stack(transactional_db, tmp_path):
+def stack(transactional_db, tmp_path, request):
     """Starts the stack with the given processes and settings; stops it after the test."""
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL), shared with the stack's processes")
     tool("nginx")
@@ -195,7 +202,9 @@ def stack(transactional_db, tmp_path):
 
     def start(*processes, **environment):
         (tmp_path / "stack").mkdir()
-        started.append(Stack(tmp_path / "stack", **environment))
+        started.append(
+            Stack(tmp_path / "stack", STATIC_ROOT=str(request.getfixturevalue("static_root")), **environment)
+        )
         started[0].start(*processes)
         return started[0]
 
