@@ -483,6 +483,11 @@ class Derivative(models.Model):
     def extension(self):
         return self.EXTENSIONS[self.kind]
 
+    def filename(self):
+        """The name an officer's browser gives it, from the witness's: "DASH0001 contact sheet.jpg"."""
+        stem = Path(self.media_file.original_filename).stem
+        return f"{stem} {self.get_kind_display().lower()}{self.extension()}"
+
 
 class UploadQuerySet(models.QuerySet):
     def unfinished(self):
