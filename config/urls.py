@@ -4,10 +4,6 @@ from django.urls import include, path
 from config.csp import csp_report
 from config.health import healthz
 
-admin.site.site_header = "Witness appeals: officers"
-admin.site.site_title = "Witness appeals: officers"
-admin.site.index_title = "Appeals and submissions"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

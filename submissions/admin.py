@@ -48,14 +48,22 @@ def describe_metadata(metadata: dict) -> list[tuple[str, str]]:
 
 
 class PlaceholderAutocompleteSelect(AutocompleteSelect):
-    """Django blanks select2's placeholder; officers get a hint of what to type instead."""
+    """Django blanks select2's placeholder; officers get a hint of what to type instead.
 
-    def __init__(self, field, admin_site, *, placeholder):
+    The empty choice says what it means (an empty <option> is invalid HTML); select2 shows the hint over it.
+    """
+
+    def __init__(self, field, admin_site, *, placeholder, empty_label):
         super().__init__(field, admin_site)
         self.placeholder = placeholder
+        self.empty_label = empty_label
 
     def build_attrs(self, base_attrs, extra_attrs=None):
         return super().build_attrs(base_attrs, extra_attrs) | {"data-placeholder": self.placeholder}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        label = label if value != "" else self.empty_label
+        return super().create_option(name, value, label, selected, index, subindex, attrs)
 
 
 class AssignedToMeFilter(admin.SimpleListFilter):
@@ -93,7 +101,7 @@ class ProcessingFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("ready", "All files ready"),
+            ("ready", "Files ready to watch"),
             ("processing", "Still processing"),
             ("problem", "Quarantined or failed"),
         ]
@@ -215,9 +223,6 @@ class SubmissionAdmin(admin.ModelAdmin):
     actions = ["assign_to_me", "mark_in_review", "record_no_further_action", "export_evidence"]
     inlines = [NoteInline]
 
-    class Media:
-        js = ["js/admin-select2-labels.js"]
-
     account_fields = [
         "reference",
         "appeal",
@@ -253,10 +258,14 @@ class SubmissionAdmin(admin.ModelAdmin):
         return super().get_queryset(request).visible_to(request.user)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        placeholders = {"assignee": "Type an officer's name", "duplicate_of": "Type a receipt reference"}
+        placeholders = {
+            "assignee": ("Type an officer's name", "Not assigned"),
+            "duplicate_of": ("Type a receipt reference", "Not a duplicate"),
+        }
         if db_field.name in placeholders:
+            placeholder, empty_label = placeholders[db_field.name]
             kwargs["widget"] = PlaceholderAutocompleteSelect(
-                db_field, self.admin_site, placeholder=placeholders[db_field.name]
+                db_field, self.admin_site, placeholder=placeholder, empty_label=empty_label
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -20,9 +20,9 @@ class SubmissionQuerySet(models.QuerySet):
         return self.filter(appeal__incident__in=Incident.objects.visible_to(user))
 
     def media_ready(self):
-        """Submissions with files, every one of them processed and playable."""
-        files = MediaFile.objects.filter(submission=models.OuterRef("pk"))
-        return self.filter(models.Exists(files), ~models.Exists(files.exclude(state=MediaFile.State.READY)))
+        """Submissions with a file officers can watch or view now, whatever became of the others."""
+        files = MediaFile.objects.filter(submission=models.OuterRef("pk"), state=MediaFile.State.READY)
+        return self.filter(models.Exists(files))
 
     def media_processing(self):
         files = MediaFile.objects.filter(submission=models.OuterRef("pk"), state__in=MediaFile.PENDING_STATES)

@@ -222,17 +222,26 @@ def test_the_filters_show_facet_counts_and_assigned_to_me(client, north):
     assert "1 submission" in mine
 
 
-def test_the_index_counts_each_open_appeals_submissions_with_links(client, north):
+def test_the_index_counts_each_open_appeals_submissions_and_files_with_links(client, north):
     make_submission(north.appeal)
-    ready = make_submission(north.appeal)
-    store_media_file(ready, content=b"ready", state=MediaFile.State.READY)
+    # Most of the footage plays; one file could not be processed. The playable files still count.
+    footage = make_submission(north.appeal)
+    for number in range(3):
+        store_media_file(footage, content=f"clip {number}".encode(), state=MediaFile.State.READY)
+    store_media_file(footage, content=b"dvr export", state=MediaFile.State.UNPROCESSABLE)
     quarantined = make_submission(north.appeal, state=State.IN_REVIEW)
     store_media_file(quarantined, content=b"bad", state=MediaFile.State.QUARANTINED)
     sign_in(client, north.officer)
     response = client.get(reverse("admin:index"))
     appeal = response.context["open_appeals"][0]
-    assert (appeal.new_count, appeal.in_review_count, appeal.ready_count, appeal.problem_count) == (3, 1, 1, 1)
-    link = f"?appeal__id__exact={north.appeal.pk}&amp;media=problem"
-    assert link in response.content.decode()
-    listed = client.get(reverse("admin:submissions_submission_changelist") + link.replace("&amp;", "&"))
-    assert list(listed.context["cl"].result_list) == [quarantined]
+    assert (appeal.new_count, appeal.in_review_count, appeal.ready_files, appeal.problem_files) == (3, 1, 3, 2)
+    page = response.content.decode()
+    assert "3 files ready to watch in CAD101/01JAN" in page
+    ready = f"?appeal__id__exact={north.appeal.pk}&amp;media=ready"
+    problem = f"?appeal__id__exact={north.appeal.pk}&amp;media=problem"
+    assert ready in page and problem in page
+    changelist = reverse("admin:submissions_submission_changelist")
+    listed = client.get(changelist + ready.replace("&amp;", "&"))
+    assert list(listed.context["cl"].result_list) == [footage]
+    listed = client.get(changelist + problem.replace("&amp;", "&"))
+    assert set(listed.context["cl"].result_list) == {footage, quarantined}
