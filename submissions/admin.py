@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from appeals.templatetags.govuk import govuk_date, govuk_time
+from appeals.templatetags.govuk import govuk_date, govuk_datetime, govuk_time
 from config.admin import ReadOnlyAdmin, colleagues_of
 from evidence.models import AuditEntry
 from evidence.services import record, request_export
@@ -265,7 +265,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     account_fields = [
         "reference",
         "appeal",
-        "created_at",
+        "received",
         "account_text",
         "seen_on",
         "seen_at_time",
@@ -337,7 +337,7 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Received", ordering="created_at")
     def received(self, obj):
-        return obj.created_at
+        return govuk_datetime(obj.created_at, with_weekday=False)
 
     @admin.display(description="Files", ordering="file_total")
     def file_count(self, obj):

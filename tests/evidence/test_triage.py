@@ -1,5 +1,7 @@
 """Triage: allowed transitions, decisions with reasons, notes, actions, the list and the index."""
 
+from datetime import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,7 +11,7 @@ from evidence.models import AuditEntry
 from submissions.admin import describe_metadata
 from submissions.models import Derivative, MediaFile, Submission, SubmissionNote
 from submissions.services import TriageError, change_state
-from tests.factories import make_submission
+from tests.factories import LONDON, make_submission
 from tests.officers import add_derivative, sign_in, store_media_file
 
 pytestmark = pytest.mark.django_db
@@ -207,6 +209,16 @@ def test_the_change_page_shows_file_metadata_without_links(client, north):
 def test_capture_times_read_the_govuk_way(recorded, shown):
     facts = dict(describe_metadata({"captured_at": recorded}))
     assert str(facts["Capture time (as the device recorded it)"]) == shown
+
+
+def test_the_list_and_the_page_say_when_it_was_received_the_govuk_way(client, north):
+    received = datetime(2021, 3, 18, 19, 42, tzinfo=LONDON)
+    Submission.objects.filter(pk=north.submission.pk).update(created_at=received)
+    sign_in(client, north.officer)
+    listing = client.get(reverse("admin:submissions_submission_changelist")).content.decode()
+    assert "18 March 2021 at 7:42pm" in listing
+    page = client.get(north.submission.get_admin_url()).content.decode()
+    assert "18 March 2021 at 7:42pm" in page
 
 
 def test_many_files_make_a_compact_list_with_one_player_for_the_chosen_file(client, north):
