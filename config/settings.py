@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "appeals",
     "submissions",
     "evidence",
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +101,10 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
+# PostgreSQL in production: the tables' owner, for `migrate --database owner` and `grant_app_role`, while the
+# site and workers connect (DATABASE_URL) as a role that may not rewrite evidence (evidence/privileges.py).
+if env.str("DATABASE_OWNER_URL", default=""):
+    DATABASES["owner"] = env.db("DATABASE_OWNER_URL")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Tasks run in-process beside the web server: take the write lock at BEGIN and wait for it,
