@@ -14,12 +14,10 @@ VIDEO = {"kind": "video", "duration": 4.0, "width": 160, "height": 120, "codec":
 @pytest.fixture
 def eleven_files():
     """A submission with 11 files: 8 play, 3 could not be processed (as DVR exports once did)."""
-    north = team_with_submission("North team", "101", account="I filmed them running past the flats.")
+    north = team_with_submission("North team", "101", account="I filmed them running past the flats.", proxy=tiny_mp4())
     MediaFile.objects.filter(pk=north.media_file.pk).update(
         state=MediaFile.State.READY, metadata={**VIDEO, "creation_time": "2021-03-18T19:09:30.000000Z"}
     )
-    Derivative.objects.filter(pk=north.proxy.pk).delete()
-    add_derivative(north.media_file, Derivative.Kind.PROXY, tiny_mp4())
     for number in range(10):
         ready = number < 7
         media_file = store_media_file(
