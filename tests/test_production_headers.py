@@ -40,6 +40,8 @@ def production_env(tmp_path, **extra):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "VAR_DIR": str(tmp_path),
         "STATIC_ROOT": str(tmp_path / "static"),
+        "FORCE_CONTACT_EMAIL": "witness-appeals@example.police.uk",
+        "FORCE_DPO_EMAIL": "data-protection@example.police.uk",
         **extra,
     }
 
