@@ -33,6 +33,15 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 FORCE_NAME = env.str("FORCE_NAME", default="Metropolitan Police")
 SITE_NAME = env.str("SITE_NAME", default="Witness appeals")
+# The force as the controller of what witnesses send, named on the privacy notice, the accessibility statement
+# and the cookies page. `manage.py check --deploy` warns while the example email addresses are left in.
+FORCE_CONTROLLER = env.str("FORCE_CONTROLLER", default="The Commissioner of Police of the Metropolis")
+FORCE_ADDRESS = env.str("FORCE_ADDRESS", default="New Scotland Yard, Victoria Embankment, London, SW1A 2JL")
+FORCE_CONTACT_EMAIL = env.str("FORCE_CONTACT_EMAIL", default="witness-appeals@example.org")
+FORCE_DPO_EMAIL = env.str("FORCE_DPO_EMAIL", default="data-protection-officer@example.org")
+# Review periods after the national rules for police information (MoPI), stated on the privacy notice:
+# a submission decided as needing no further action, or as a duplicate, is reviewed this many months later.
+SUBMISSION_REVIEW_MONTHS_NO_ACTION = env.int("SUBMISSION_REVIEW_MONTHS_NO_ACTION", default=12)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
@@ -45,6 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "django.forms",
     "crispy_forms",
     "crispy_forms_gds",
     "django_otp",
@@ -54,6 +64,7 @@ INSTALLED_APPS = [
     "appeals",
     "submissions",
     "evidence",
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +80,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.csp.ReportingEndpointsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires.
     "axes.middleware.AxesMiddleware",
@@ -93,9 +105,16 @@ TEMPLATES = [
     },
 ]
 
+# Widgets render through TEMPLATES, so templates/ can override one (admin/widgets/split_datetime.html).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
+# PostgreSQL in production: the tables' owner, for `migrate --database owner` and `grant_app_role`, while the
+# site and workers connect (DATABASE_URL) as a role that may not rewrite evidence (evidence/privileges.py).
+if env.str("DATABASE_OWNER_URL", default=""):
+    DATABASES["owner"] = env.db("DATABASE_OWNER_URL")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Tasks run in-process beside the web server: take the write lock at BEGIN and wait for it,
@@ -134,7 +153,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=10))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "config.admin.locked_out"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = 1 if env.bool("BEHIND_TLS_PROXY", default=False) else None
@@ -143,9 +162,14 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Witness appeals")
 
-# Sessions end after SESSION_IDLE_MINUTES without a request (config.middleware.IdleSessionMiddleware).
-SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
+# Sessions end after a time without a request (config.middleware.IdleSessionMiddleware): an officer's after
+# SESSION_IDLE_MINUTES, a witness's unsent answers after WITNESS_ANSWERS_IDLE_HOURS (config.sessions).
+SESSION_ENGINE = "config.sessions"
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = env.int("WITNESS_ANSWERS_IDLE_HOURS", default=24) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Like the session cookie, the CSRF cookie goes when the browser closes (Django's default keeps it a year).
+CSRF_COOKIE_AGE = None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -160,7 +184,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `collectstatic` writes here and WhiteNoise serves from here.
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
@@ -261,6 +286,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-stuck-exports": {"task": "evidence.tasks.sweep_stuck_exports", "schedule": 300.0},
     "expire-abandoned-uploads": {"task": "submissions.tasks.expire_uploads", "schedule": 3600.0},
+    "clear-expired-sessions": {"task": "submissions.tasks.clear_expired_sessions", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -295,6 +321,10 @@ MEDIA_MAX_VIDEO_PIXELS = env.int("MEDIA_MAX_VIDEO_PIXELS", default=8192 * 4320)
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
 CRISPY_TEMPLATE_PACK = "gds"
 
+CSP_REPORT_PATH = "/csp-report/"
+CSP_REPORT_GROUP = "csp"
+# Reports logged per minute, across the whole site; the rest are dropped unread.
+CSP_REPORTS_PER_MINUTE = env.int("CSP_REPORTS_PER_MINUTE", default=60)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -304,9 +334,13 @@ CONTENT_SECURITY_POLICY = {
         "media-src": [SELF, "blob:"],
         "connect-src": [SELF],
         "object-src": [NONE],
-        "base-uri": [SELF],
+        "base-uri": [NONE],
         "form-action": [SELF],
         "frame-ancestors": [NONE],
+        # Violations are posted to config.csp_report: report-uri for every browser, report-to (with the
+        # Reporting-Endpoints header) for those that have the Reporting API.
+        "report-uri": [CSP_REPORT_PATH],
+        "report-to": CSP_REPORT_GROUP,
     }
 }
 
@@ -315,7 +349,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SITE_URL.startswith("https://")
+# Served over HTTPS (SITE_URL says so): secure cookies, HTTP redirected to HTTPS, and HSTS.
+HTTPS = SITE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+if HTTPS:
+    # __Host-: the browser only accepts them over HTTPS, for this host and path /, never set by a subdomain.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+# A load balancer's health probe may come over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
 
 LOGGING = {
     "version": 1,

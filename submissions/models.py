@@ -33,9 +33,9 @@ class SubmissionQuerySet(models.QuerySet):
         return self.filter(appeal__incident__in=Incident.objects.visible_to(user))
 
     def media_ready(self):
-        """Submissions with files, every one of them processed and playable."""
-        files = MediaFile.objects.filter(submission=models.OuterRef("pk"))
-        return self.filter(models.Exists(files), ~models.Exists(files.exclude(state=MediaFile.State.READY)))
+        """Submissions with a file officers can watch or view now, whatever became of the others."""
+        files = MediaFile.objects.filter(submission=models.OuterRef("pk"), state=MediaFile.State.READY)
+        return self.filter(models.Exists(files))
 
     def media_processing(self):
         files = MediaFile.objects.filter(submission=models.OuterRef("pk"), state__in=MediaFile.PENDING_STATES)
@@ -86,7 +86,8 @@ class Submission(models.Model):
 
     appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="submissions")
     reference = models.CharField(max_length=9, unique=True, editable=False)
-    account = models.TextField()
+    # Long enough for an hour of writing on a phone; the page counts the characters as the witness types.
+    account = models.TextField(max_length=10_000)
     seen_on = models.DateField(null=True, blank=True)
     seen_at_time = models.TimeField(null=True, blank=True)
     seen_where = models.CharField(max_length=300, blank=True)
@@ -496,6 +497,11 @@ class Derivative(models.Model):
 
     def extension(self):
         return self.EXTENSIONS[self.kind]
+
+    def filename(self):
+        """The name an officer's browser gives it, from the witness's: "DASH0001 contact sheet.jpg"."""
+        stem = Path(self.media_file.original_filename).stem
+        return f"{stem} {self.get_kind_display().lower()}{self.extension()}"
 
 
 class UploadQuerySet(models.QuerySet):
