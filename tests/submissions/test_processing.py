@@ -325,7 +325,7 @@ def test_a_file_over_clamds_own_limit_is_recorded_as_not_scanned_and_shown_so_to
     )
     assert (media_file.state, media_file.attempts) == (MediaFile.State.READY, 1)
     sign_in(client, north.officer)
-    page = client.get(north.submission.get_admin_url()).text
+    page = client.get(f"{north.submission.get_admin_url()}?file={media_file.pk}").text
     assert "Virus scan</dt><dd>Not scanned: too large: Over the scanner&#x27;s limit" in page
     download = client.get(reverse("admin:evidence_original", args=[media_file.pk])).text
     assert "This file was not scanned for viruses: it is over the scanner's limit." in download
