@@ -90,7 +90,9 @@ def test_a_worker_killed_during_a_transcode_is_replaced_and_the_file_ends_ready_
         assert original.read() == content
 
 
-def test_work_queued_while_redis_is_down_is_done_once_it_is_back_and_each_email_sent_once(settings, client, tmp_path):
+def test_work_queued_while_redis_is_down_is_done_once_it_is_back_and_each_email_sent_once(
+    settings, client, tmp_path, caplog
+):
     require_subprocess_workers(settings)
     require(shutil.which("redis-server"), "redis-server")
     port = free_port()
@@ -108,6 +110,7 @@ def test_work_queued_while_redis_is_down_is_done_once_it_is_back_and_each_email_
         assert patch(client, TUS_AUTH, location, 0, photo).status_code == 204
         form_photo = SimpleUploadedFile("two.jpg", jpeg_bytes(), content_type="image/jpeg")
         assert client.post(f"/footage/{TOKEN}/upload/", {"files": [form_photo]}).status_code == 302
+    assert caplog.text.count("Could not queue") == 4, "two emails and two files"
     submission = Submission.objects.exclude(pk=earlier.pk).get()
     media_files = list(earlier.media_files.all())
     assert [media_file.state for media_file in media_files] == [MediaFile.State.RECEIVED] * 2
@@ -121,6 +124,10 @@ def test_work_queued_while_redis_is_down_is_done_once_it_is_back_and_each_email_
         )
         wait_for(lambda: all(state_of(media_file) == MediaFile.State.READY for media_file in media_files), 90)
         wait_for(lambda: Submission.objects.filter(pk=submission.pk, **EMAILS_SENT).exists())
+        # Two more sweeps, so that one has looked since: nothing is owed any more, and nothing is sent again.
+        log = tmp_path / "worker-after-outage.log"
+        for _ in range(2):
+            wait_for(logs_again(r"sweep_unsent_notifications\[\S+\] succeeded", log, worker))
     finally:
         stop(worker)
         stop(redis)
@@ -185,10 +192,10 @@ def submission_with_token(appeal, **fields):
     return submission
 
 
-def logs_again(line, log, worker):
-    """A condition: the worker has logged `line` once more than it has so far, or has stopped."""
-    seen = log.read_text().count(line)
-    return lambda: log.read_text().count(line) > seen or stopped(worker, log)
+def logs_again(pattern, log, worker):
+    """A condition: the worker has logged a line matching `pattern` once more than so far, or has stopped."""
+    seen = len(re.findall(pattern, log.read_text()))
+    return lambda: len(re.findall(pattern, log.read_text())) > seen or stopped(worker, log)
 
 
 def stopped(worker, log):
