@@ -13,7 +13,7 @@ def mark_existing_as_notified(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("appeals", "0002_appeal_image"),
-        ("submissions", "0005_merge_resumable_uploads"),
+        ("submissions", "0006_account_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
