@@ -62,8 +62,21 @@ class AppealImageInline(admin.StackedInline):
         return format_html('<img src="{}" alt="{}" width="{}">', url, image.alt_text, min(image.width, 320))
 
 
+class AppealForm(forms.ModelForm):
+    """The admin builds it for Appeal with the admin's fields; only footage_sought differs."""
+
+    # Ticked boxes rather than the raw JSON list the model field would offer.
+    footage_sought = forms.MultipleChoiceField(
+        choices=Appeal.Footage.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="The kinds of footage the appeal asks witnesses for.",
+    )
+
+
 @admin.register(Appeal)
 class AppealAdmin(admin.ModelAdmin):
+    form = AppealForm
     list_display = ["headline", "incident", "status", "published_at", "preview_link"]
     list_filter = ["status"]
     list_select_related = ["incident"]

@@ -210,7 +210,12 @@ def accessibility_statement(request):
     return render(
         request,
         "appeals/accessibility.html",
-        {**force_details(), "session_idle_minutes": settings.SESSION_COOKIE_AGE // 60},
+        {
+            **force_details(),
+            "answers_kept_for": answers_kept_for(),
+            # WCAG 2.2.1 allows a time limit longer than 20 hours.
+            "time_limit_is_adjustable": settings.SESSION_COOKIE_AGE > 20 * 3600,
+        },
     )
 
 
@@ -226,12 +231,18 @@ def cookies(request):
             "session_lasts": cookie_lifetime(
                 None if settings.SESSION_EXPIRE_AT_BROWSER_CLOSE else settings.SESSION_COOKIE_AGE
             ),
-            "session_idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+            "answers_kept_for": answers_kept_for(),
             "csrf_cookie": settings.CSRF_COOKIE_NAME,
             "csrf_lasts": cookie_lifetime(settings.CSRF_COOKIE_AGE),
             "messages_cookie": CookieStorage.cookie_name,
         },
     )
+
+
+def answers_kept_for():
+    """How long a witness's unsent answers are kept without a visit, in words."""
+    now = timezone.now()
+    return timeuntil(now + timedelta(seconds=settings.SESSION_COOKIE_AGE), now)
 
 
 def cookie_lifetime(max_age):

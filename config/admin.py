@@ -1,16 +1,18 @@
 """The officers' admin site: TOTP second factor, per-appeal counts on the index, evidence views."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
+from django.shortcuts import render
 from django.urls import path
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appeals.models import Appeal
 from evidence import views as evidence_views
-from submissions.models import Submission
+from submissions.models import MediaFile, Submission
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -72,7 +74,15 @@ class OfficerLoginForm(OTPAdminAuthenticationForm):
         return super()._chosen_device(user) or TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
+def locked_out(request, original_response, credentials):
+    """django-axes' answer to a paused sign-in, as a page of the officers' site (AXES_LOCKOUT_CALLABLE)."""
+    context = {**admin.site.each_context(request), "title": "Too many failed sign-in attempts"}
+    return render(request, "admin/locked_out.html", context, status=429)
+
+
 class OfficersAdminSite(OTPAdminSite):
+    site_header = site_title = f"{settings.SITE_NAME}: officers"
+    index_title = "Appeals and submissions"
     login_form = OfficerLoginForm
     # The triage list needs the width more than a second copy of the index.
     enable_nav_sidebar = False
@@ -110,24 +120,35 @@ class OfficersAdminSite(OTPAdminSite):
         ]
         return evidence + super().get_urls()
 
+    def login(self, request, extra_context=None):
+        return super().login(request, {"title": "Sign in", **(extra_context or {})})
+
     def index(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "open_appeals": self.open_appeal_counts(request)}
         return super().index(request, extra_context)
 
     def open_appeal_counts(self, request):
-        """Each open appeal of the officer's teams with its triage counts, in one query."""
+        """Each open appeal of the officer's teams with its triage counts, in one query.
+
+        Submissions are counted by state; files by what officers can do with them: watch now, or not.
+        """
         if not request.user.has_perm("submissions.view_submission"):
             return []
         state = Submission.State
+        files = "submissions__media_files"
+        ready = Q(submissions__media_files__state=MediaFile.State.READY)
+        problem = Q(submissions__media_files__state__in=MediaFile.PROBLEM_STATES) | Q(
+            submissions__media_files__scan_state=MediaFile.ScanState.INFECTED
+        )
         return list(
             Appeal.objects.visible_to(request.user)
             .open()
             .select_related("incident")
             .annotate(
-                new_count=Count("submissions", filter=Q(submissions__state=state.NEW)),
-                in_review_count=Count("submissions", filter=Q(submissions__state=state.IN_REVIEW)),
-                ready_count=Count("submissions", filter=Q(submissions__in=Submission.objects.media_ready())),
-                problem_count=Count("submissions", filter=Q(submissions__in=Submission.objects.media_problem())),
+                new_count=Count("submissions", filter=Q(submissions__state=state.NEW), distinct=True),
+                in_review_count=Count("submissions", filter=Q(submissions__state=state.IN_REVIEW), distinct=True),
+                ready_files=Count(files, filter=ready, distinct=True),
+                problem_files=Count(files, filter=problem, distinct=True),
             )
             .order_by("-published_at")
         )

@@ -1,15 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config.csp import csp_report
 from config.health import healthz
-
-admin.site.site_header = "Witness appeals: officers"
-admin.site.site_title = "Witness appeals: officers"
-admin.site.index_title = "Appeals and submissions"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("csp-report/", csp_report, name="csp_report"),
     path("", include("submissions.urls")),
     path("", include("appeals.urls")),
 ]

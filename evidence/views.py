@@ -32,7 +32,9 @@ def serve_derivative(request, pk):
         AuditEntry.Action.PLAYED_FILE if derivative.kind == Derivative.Kind.PROXY else AuditEntry.Action.VIEWED_IMAGE
     )
     record_access(actor=request.user, action=action, media_file=derivative.media_file, detail={"kind": derivative.kind})
-    return evidence_response(request, derivative.file, derivative.size, derivative.content_type)
+    return evidence_response(
+        request, derivative.file, derivative.size, derivative.content_type, filename=derivative.filename()
+    )
 
 
 class DownloadReasonForm(forms.Form):
@@ -64,7 +66,8 @@ def download_original(request, pk):
             media_file.original,
             media_file.size,
             media_file.content_type or "application/octet-stream",
-            download_name=media_file.original_filename,
+            filename=media_file.original_filename,
+            as_attachment=True,
         )
     context = {
         **admin.site.each_context(request),
@@ -98,4 +101,6 @@ def download_export(request, pk):
         submission=export.submission,
         detail={"export": export.pk, "sha256": export.sha256},
     )
-    return evidence_response(request, export.file, export.size, "application/zip", download_name=export.filename())
+    return evidence_response(
+        request, export.file, export.size, "application/zip", filename=export.filename(), as_attachment=True
+    )

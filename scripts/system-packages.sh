@@ -12,7 +12,8 @@ profile=${1:-run}
 needs=(libmagic1:lib:libmagic.so.1 ffmpeg:cmd:ffprobe)
 if [ "$profile" = test ]; then
   needs+=(clamav:cmd:sigtool clamav-daemon:cmd:clamd chromium:cmd:chromium wrk:cmd:wrk
-    default-jre-headless:cmd:java npm:cmd:npm)
+    default-jre-headless:cmd:java npm:cmd:npm
+    nginx:cmd:nginx openssl:cmd:openssl gettext-base:cmd:envsubst)
 fi
 
 missing=()

@@ -1,3 +1,6 @@
+import re
+from datetime import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
@@ -6,8 +9,10 @@ from django.db.models import Count, Q
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from appeals.templatetags.govuk import govuk_date, govuk_datetime, govuk_time
 from config.admin import ReadOnlyAdmin, colleagues_of
 from evidence.models import AuditEntry
 from evidence.services import record, request_export
@@ -18,13 +23,47 @@ NOT_ALLOWED = "their state does not allow it (each submission's page lists the a
 EVIDENCE_FIELDS = ["original_filename", "size", "sha256", "content_type", "received_at"]
 
 
+EXIF_DATETIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2}) (\d{2}):(\d{2}):(\d{2})")
+
+
+def format_duration(metadata: dict) -> str:
+    duration = metadata.get("duration")
+    if duration is None:
+        return ""
+    seconds = round(float(duration))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def format_capture_time(value) -> str:
+    """A device's capture time the GOV.UK way ("18 March 2021 at 7:09pm"), exact in the <time> element.
+
+    EXIF times ("2021:03:18 19:09:30") carry no time zone and are shown as the camera's clock read; video
+    times (ISO 8601, normally UTC) are shown in UK time. Anything else is shown as it came.
+    """
+    text = str(value)
+    if match := EXIF_DATETIME.match(text):
+        moment = datetime(*map(int, match.groups()))  # noqa: DTZ001 (the camera's own clock, zone unknown)
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    shown = f"{govuk_date(moment.date(), with_weekday=False)} at {govuk_time(moment.time())}"
+    return format_html('<time datetime="{}">{}</time>', moment.isoformat(), shown)
+
+
+def file_kind(media_file) -> str:
+    kind = media_file.metadata.get("kind") or media_file.content_type.partition("/")[0]
+    return {"video": "Video", "image": "Photo"}.get(kind, "Not yet known")
+
+
 def describe_metadata(metadata: dict) -> list[tuple[str, str]]:
     """The probed facts an officer triages on, as (label, text) pairs; coordinates stay plain text, not links."""
     facts = []
-    duration = metadata.get("duration")
-    if duration is not None:
-        seconds = round(float(duration))
-        facts.append(("Duration", f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"))
+    if duration := format_duration(metadata):
+        facts.append(("Duration", duration))
     width = metadata.get("display_width") or metadata.get("width")
     height = metadata.get("display_height") or metadata.get("height")
     if width and height:
@@ -36,7 +75,7 @@ def describe_metadata(metadata: dict) -> list[tuple[str, str]]:
             ("Codec", str(codec) + (f", sound {metadata['audio_codec']}" if metadata.get("audio_codec") else ""))
         )
     if captured := metadata.get("captured_at") or metadata.get("creation_time"):
-        facts.append(("Capture time (as the device recorded it)", str(captured)))
+        facts.append(("Capture time (as the device recorded it)", format_capture_time(captured)))
     gps = metadata.get("gps") or {}
     if gps.get("latitude") is not None and gps.get("longitude") is not None:
         facts.append(
@@ -48,14 +87,22 @@ def describe_metadata(metadata: dict) -> list[tuple[str, str]]:
 
 
 class PlaceholderAutocompleteSelect(AutocompleteSelect):
-    """Django blanks select2's placeholder; officers get a hint of what to type instead."""
+    """Django blanks select2's placeholder; officers get a hint of what to type instead.
 
-    def __init__(self, field, admin_site, *, placeholder):
+    The empty choice says what it means (an empty <option> is invalid HTML); select2 shows the hint over it.
+    """
+
+    def __init__(self, field, admin_site, *, placeholder, empty_label):
         super().__init__(field, admin_site)
         self.placeholder = placeholder
+        self.empty_label = empty_label
 
     def build_attrs(self, base_attrs, extra_attrs=None):
         return super().build_attrs(base_attrs, extra_attrs) | {"data-placeholder": self.placeholder}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        label = label if value != "" else self.empty_label
+        return super().create_option(name, value, label, selected, index, subindex, attrs)
 
 
 class AssignedToMeFilter(admin.SimpleListFilter):
@@ -93,7 +140,7 @@ class ProcessingFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("ready", "All files ready"),
+            ("ready", "Files ready to watch"),
             ("processing", "Still processing"),
             ("problem", "Quarantined or failed"),
         ]
@@ -215,13 +262,10 @@ class SubmissionAdmin(admin.ModelAdmin):
     actions = ["assign_to_me", "mark_in_review", "record_no_further_action", "export_evidence"]
     inlines = [NoteInline]
 
-    class Media:
-        js = ["js/admin-select2-labels.js"]
-
     account_fields = [
         "reference",
         "appeal",
-        "created_at",
+        "received",
         "account_text",
         "seen_on",
         "seen_at_time",
@@ -253,10 +297,14 @@ class SubmissionAdmin(admin.ModelAdmin):
         return super().get_queryset(request).visible_to(request.user)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        placeholders = {"assignee": "Type an officer's name", "duplicate_of": "Type a receipt reference"}
+        placeholders = {
+            "assignee": ("Type an officer's name", "Not assigned"),
+            "duplicate_of": ("Type a receipt reference", "Not a duplicate"),
+        }
         if db_field.name in placeholders:
+            placeholder, empty_label = placeholders[db_field.name]
             kwargs["widget"] = PlaceholderAutocompleteSelect(
-                db_field, self.admin_site, placeholder=placeholders[db_field.name]
+                db_field, self.admin_site, placeholder=placeholder, empty_label=empty_label
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -289,7 +337,7 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Received", ordering="created_at")
     def received(self, obj):
-        return obj.created_at
+        return govuk_datetime(obj.created_at, with_weekday=False)
 
     @admin.display(description="Files", ordering="file_total")
     def file_count(self, obj):
@@ -325,28 +373,37 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def evidence_context(self, request, submission):
         media_files = submission.media_files.prefetch_related("derivatives")
-        files = []
-        for media_file in media_files:
-            derivatives = {derivative.kind: derivative for derivative in media_file.derivatives.all()}
-            if media_file.is_quarantined():
-                derivatives = {}
-            files.append(
-                {
-                    "media_file": media_file,
-                    "size": filesizeformat(media_file.size),
-                    "facts": describe_metadata(media_file.metadata),
-                    "still": derivatives.get(Derivative.Kind.POSTER)
-                    or derivatives.get(Derivative.Kind.PREVIEW)
-                    or derivatives.get(Derivative.Kind.CONTACT_SHEET),
-                    "contact_sheet": derivatives.get(Derivative.Kind.CONTACT_SHEET),
-                    "proxy": derivatives.get(Derivative.Kind.PROXY),
-                }
-            )
+        files = [self.describe_file(media_file) for media_file in media_files]
+        # One player, for the file chosen in the list (?file=<id>), else the first that plays.
+        chosen = request.GET.get("file", "")
+        selected = next((file for file in files if str(file["media_file"].pk) == chosen), None) or next(
+            (file for file in files if file["playable"]), files[0] if files else None
+        )
         return {
             "evidence_files": files,
+            "selected_file": selected,
             "audit_entries": submission.audit_entries.select_related("actor", "media_file"),
             "exports": submission.exports.select_related("requested_by"),
             "can_export": self.has_export_permission(request),
+        }
+
+    def describe_file(self, media_file):
+        derivatives = {derivative.kind: derivative for derivative in media_file.derivatives.all()}
+        if media_file.is_quarantined():
+            derivatives = {}
+        proxy = derivatives.get(Derivative.Kind.PROXY)
+        return {
+            "media_file": media_file,
+            "kind": file_kind(media_file),
+            "size": filesizeformat(media_file.size),
+            "duration": format_duration(media_file.metadata),
+            "facts": describe_metadata(media_file.metadata),
+            "still": derivatives.get(Derivative.Kind.POSTER)
+            or derivatives.get(Derivative.Kind.PREVIEW)
+            or derivatives.get(Derivative.Kind.CONTACT_SHEET),
+            "contact_sheet": derivatives.get(Derivative.Kind.CONTACT_SHEET),
+            "proxy": proxy,
+            "playable": proxy is not None and media_file.state == MediaFile.State.READY,
         }
 
     def save_model(self, request, obj, form, change):

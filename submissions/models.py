@@ -25,9 +25,9 @@ class SubmissionQuerySet(models.QuerySet):
         return self.filter(appeal__incident__in=Incident.objects.visible_to(user))
 
     def media_ready(self):
-        """Submissions with files, every one of them processed and playable."""
-        files = MediaFile.objects.filter(submission=models.OuterRef("pk"))
-        return self.filter(models.Exists(files), ~models.Exists(files.exclude(state=MediaFile.State.READY)))
+        """Submissions with a file officers can watch or view now, whatever became of the others."""
+        files = MediaFile.objects.filter(submission=models.OuterRef("pk"), state=MediaFile.State.READY)
+        return self.filter(models.Exists(files))
 
     def media_processing(self):
         files = MediaFile.objects.filter(submission=models.OuterRef("pk"), state__in=MediaFile.PENDING_STATES)
@@ -498,6 +498,11 @@ class Derivative(models.Model):
 
     def extension(self):
         return self.EXTENSIONS[self.kind]
+
+    def filename(self):
+        """The name an officer's browser gives it, from the witness's: "DASH0001 contact sheet.jpg"."""
+        stem = Path(self.media_file.original_filename).stem
+        return f"{stem} {self.get_kind_display().lower()}{self.extension()}"
 
 
 class UploadQuerySet(models.QuerySet):

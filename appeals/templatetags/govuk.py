@@ -37,10 +37,10 @@ def govuk_date(value, with_weekday: bool = True) -> str:
 
 
 @register.filter
-def govuk_datetime(value: datetime | None) -> str:
+def govuk_datetime(value: datetime | None, with_weekday: bool = True) -> str:
     if value is None:
         return ""
-    return f"{govuk_date(value)} at {govuk_time(value)}"
+    return f"{govuk_date(value, with_weekday)} at {govuk_time(value)}"
 
 
 @register.filter

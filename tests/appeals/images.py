@@ -32,7 +32,7 @@ def make_image(appeal, **fields):
 def change_form_data(client, appeal, images):
     form = client.get(f"/admin/appeals/appeal/{appeal.pk}/change/").context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update(incident=appeal.incident.pk, footage_sought="[]")
+    data.update(incident=appeal.incident.pk, footage_sought=[])
     data.update({"images-TOTAL_FORMS": len(images), "images-INITIAL_FORMS": len(images)})
     data.update({"updates-TOTAL_FORMS": 0, "updates-INITIAL_FORMS": 0})
     for number, image in enumerate(images):

@@ -114,7 +114,7 @@ def test_an_officer_adds_a_released_image_in_the_admin(client):
     url = f"/admin/appeals/appeal/{appeal.pk}/change/"
     form = client.get(url).context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update(incident=appeal.incident.pk, footage_sought="[]", status=appeal.status)
+    data.update(incident=appeal.incident.pk, footage_sought=["cctv", "dashcam"], status=appeal.status)
     data.update(
         {
             "images-TOTAL_FORMS": 1,
@@ -134,6 +134,8 @@ def test_an_officer_adds_a_released_image_in_the_admin(client):
     data["images-0-original"] = jpeg_with_location()
     data["images-0-alt_text"] = "CCTV still of two people by a bus stop"
     assert client.post(url, data).status_code == 302
+    appeal.refresh_from_db()
+    assert appeal.footage_sought == ["cctv", "dashcam"]  # ticked boxes
     image = appeal.images.get()
     _data, public = open_public(image)
     assert len(public.getexif()) == 0

@@ -30,7 +30,7 @@ def jpeg():
     return buffer.getvalue()
 
 
-def test_an_officer_triages_a_submission_with_footage(desk_page):
+def test_an_officer_triages_a_submission_with_footage(desk_page, assert_valid_html):
     page = desk_page
     north = team_with_submission(
         "North team", "101", account="A red car sped off towards the estate.", proxy=tiny_mp4()
@@ -51,17 +51,20 @@ def test_an_officer_triages_a_submission_with_footage(desk_page):
     page.on("response", lambda r: console_errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.goto("/admin/")
     assert_accessible(page)
+    assert_valid_html(page)
     page.get_by_label("Username").fill(north.officer.username)
     page.get_by_label("Password").fill("officer-password")
     page.get_by_label("Authentication code").fill(current_code(device))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("table", name="Open appeals: submissions to triage")).to_be_visible()
     assert_accessible(page)
+    assert_valid_html(page)
 
     page.locator("tr.model-submission").get_by_role("link", name="Submissions").click()
     page.locator("#changelist-filter").get_by_role("link", name="New (1)").click()
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     assert_accessible(page)
+    assert_valid_html(page)
 
     statuses = []
     page.on("response", lambda r: statuses.append(r.status) if f"/evidence/derivative/{proxy.pk}/" in r.url else None)
@@ -69,6 +72,7 @@ def test_an_officer_triages_a_submission_with_footage(desk_page):
     expect(page.get_by_text("A red car sped off towards the estate.")).to_be_visible()
     page.wait_for_load_state("load")  # the autocomplete's labels are fixed up on load
     assert_accessible(page)
+    assert_valid_html(page)
 
     video = page.locator("video.evidence-player")
     video.evaluate("v => { v.muted = true; return v.play(); }")
@@ -85,6 +89,7 @@ def test_an_officer_triages_a_submission_with_footage(desk_page):
 
     page.get_by_role("link", name="Download the original of DASH0001.MP4").click()
     assert_accessible(page)
+    assert_valid_html(page)
     page.get_by_label("Why do you need the original file?").fill("Sent to the digital forensics unit")
     with page.expect_download() as original:
         page.get_by_role("button", name="Download the original").click()

@@ -81,7 +81,7 @@ def test_downloading_an_original_asks_for_a_reason_first(client, north):
     assert "Content-Disposition" not in refused.headers
     assert not AuditEntry.objects.exists()
     response = client.post(url, {"reason": "Disclosure to the CPS"})
-    assert response["Content-Disposition"] == 'attachment; filename="DASH0001.MP4"'
+    assert response["Content-Disposition"] == "attachment; filename=\"DASH0001.MP4\"; filename*=UTF-8''DASH0001.MP4"
     assert b"".join(response.streaming_content) == north.media_file.original.open("rb").read()
 
 

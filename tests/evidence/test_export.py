@@ -99,10 +99,8 @@ def test_an_export_fails_with_a_reason_if_an_original_changed_since_arrival(nort
 def test_downloading_an_export_is_audited(client, exported, north):
     response = client.get(reverse("admin:evidence_export_download", args=[exported.pk]))
     assert response.status_code == 200
-    assert (
-        response["Content-Disposition"]
-        == f'attachment; filename="evidence-{north.submission.reference}-{exported.pk}.zip"'
-    )
+    name = f"evidence-{north.submission.reference}-{exported.pk}.zip"
+    assert response["Content-Disposition"] == f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
     entry = AuditEntry.objects.get(action=AuditEntry.Action.DOWNLOADED_EXPORT)
     assert entry.detail == {"export": exported.pk, "sha256": exported.sha256}
 

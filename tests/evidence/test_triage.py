@@ -1,15 +1,18 @@
 """Triage: allowed transitions, decisions with reasons, notes, actions, the list and the index."""
 
+from datetime import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from evidence.models import AuditEntry
-from submissions.models import MediaFile, Submission, SubmissionNote
+from submissions.admin import describe_metadata
+from submissions.models import Derivative, MediaFile, Submission, SubmissionNote
 from submissions.services import TriageError, change_state
-from tests.factories import make_submission
-from tests.officers import sign_in, store_media_file
+from tests.factories import LONDON, make_submission
+from tests.officers import add_derivative, sign_in, store_media_file
 
 pytestmark = pytest.mark.django_db
 State = Submission.State
@@ -182,7 +185,7 @@ def test_the_change_page_shows_file_metadata_without_links(client, north):
         "1920 by 1080 pixels",
         "29.97 frames a second",
         "h264, sound aac",
-        "2021-03-18T19:09:30+00:00",
+        '<time datetime="2021-03-18T19:09:30+00:00">18 March 2021 at 7:09pm</time>',
         "51.597900, -0.247200",
         "Nextbase 622GW",
         north.media_file.sha256,
@@ -190,6 +193,63 @@ def test_the_change_page_shows_file_metadata_without_links(client, north):
         assert text in page
     assert "maps" not in page
     assert f'src="{reverse("admin:evidence_derivative", args=[north.proxy.pk])}"' in page
+
+
+@pytest.mark.parametrize(
+    ("recorded", "shown"),
+    [
+        ("2021-03-18T19:09:30.000000Z", '<time datetime="2021-03-18T19:09:30+00:00">18 March 2021 at 7:09pm</time>'),
+        # Summer: the UTC a video records is shown in UK time.
+        ("2021-07-01T11:00:00+0000", '<time datetime="2021-07-01T12:00:00+01:00">1 July 2021 at midday</time>'),
+        # EXIF: the camera's own clock, no time zone, shown as it reads.
+        ("2021:03:18 07:05:09", '<time datetime="2021-03-18T07:05:09">18 March 2021 at 7:05am</time>'),
+        ("sometime", "sometime"),
+    ],
+)
+def test_capture_times_read_the_govuk_way(recorded, shown):
+    facts = dict(describe_metadata({"captured_at": recorded}))
+    assert str(facts["Capture time (as the device recorded it)"]) == shown
+
+
+def test_the_list_and_the_page_say_when_it_was_received_the_govuk_way(client, north):
+    received = datetime(2021, 3, 18, 19, 42, tzinfo=LONDON)
+    Submission.objects.filter(pk=north.submission.pk).update(created_at=received)
+    sign_in(client, north.officer)
+    listing = client.get(reverse("admin:submissions_submission_changelist")).content.decode()
+    assert "18 March 2021 at 7:42pm" in listing
+    page = client.get(north.submission.get_admin_url()).content.decode()
+    assert "18 March 2021 at 7:42pm" in page
+
+
+def test_many_files_make_a_compact_list_with_one_player_for_the_chosen_file(client, north):
+    MediaFile.objects.filter(pk=north.media_file.pk).update(state=MediaFile.State.READY, metadata={"kind": "video"})
+    others = [
+        store_media_file(
+            north.submission,
+            content=f"clip {number}".encode(),
+            original_filename=f"CAM{number:02d}.MP4",
+            state=MediaFile.State.READY,
+            metadata={"kind": "video", "duration": 65.2},
+        )
+        for number in range(10)
+    ]
+    proxies = {media_file.pk: add_derivative(media_file, Derivative.Kind.PROXY, b"proxy") for media_file in others}
+    sign_in(client, north.officer)
+    page = client.get(north.submission.get_admin_url()).content.decode()
+    assert page.count("<video") == 1
+    assert f'src="{reverse("admin:evidence_derivative", args=[north.proxy.pk])}"' in page
+    for media_file in others:
+        assert f'<a href="?file={media_file.pk}#selected-file">{media_file.original_filename}</a>' in page
+    assert "0:01:05" in page
+    assert f'<code title="{others[3].sha256}">{others[3].sha256[:12]}…</code>' in page
+
+    chosen = client.get(north.submission.get_admin_url(), {"file": others[3].pk}).content.decode()
+    assert chosen.count("<video") == 1
+    assert f'src="{reverse("admin:evidence_derivative", args=[proxies[others[3].pk].pk])}"' in chosen
+    assert f'aria-current="true">{others[3].original_filename}</a>' in chosen
+    # An id that is not one of this submission's files shows the first playable file.
+    unknown = client.get(north.submission.get_admin_url(), {"file": "999999"}).content.decode()
+    assert f'src="{reverse("admin:evidence_derivative", args=[north.proxy.pk])}"' in unknown
 
 
 def list_queries(client):
@@ -222,17 +282,26 @@ def test_the_filters_show_facet_counts_and_assigned_to_me(client, north):
     assert "1 submission" in mine
 
 
-def test_the_index_counts_each_open_appeals_submissions_with_links(client, north):
+def test_the_index_counts_each_open_appeals_submissions_and_files_with_links(client, north):
     make_submission(north.appeal)
-    ready = make_submission(north.appeal)
-    store_media_file(ready, content=b"ready", state=MediaFile.State.READY)
+    # Most of the footage plays; one file could not be processed. The playable files still count.
+    footage = make_submission(north.appeal)
+    for number in range(3):
+        store_media_file(footage, content=f"clip {number}".encode(), state=MediaFile.State.READY)
+    store_media_file(footage, content=b"dvr export", state=MediaFile.State.UNPROCESSABLE)
     quarantined = make_submission(north.appeal, state=State.IN_REVIEW)
     store_media_file(quarantined, content=b"bad", state=MediaFile.State.QUARANTINED)
     sign_in(client, north.officer)
     response = client.get(reverse("admin:index"))
     appeal = response.context["open_appeals"][0]
-    assert (appeal.new_count, appeal.in_review_count, appeal.ready_count, appeal.problem_count) == (3, 1, 1, 1)
-    link = f"?appeal__id__exact={north.appeal.pk}&amp;media=problem"
-    assert link in response.content.decode()
-    listed = client.get(reverse("admin:submissions_submission_changelist") + link.replace("&amp;", "&"))
-    assert list(listed.context["cl"].result_list) == [quarantined]
+    assert (appeal.new_count, appeal.in_review_count, appeal.ready_files, appeal.problem_files) == (3, 1, 3, 2)
+    page = response.content.decode()
+    assert "3 files ready to watch in CAD101/01JAN" in page
+    ready = f"?appeal__id__exact={north.appeal.pk}&amp;media=ready"
+    problem = f"?appeal__id__exact={north.appeal.pk}&amp;media=problem"
+    assert ready in page and problem in page
+    changelist = reverse("admin:submissions_submission_changelist")
+    listed = client.get(changelist + ready.replace("&amp;", "&"))
+    assert list(listed.context["cl"].result_list) == [footage]
+    listed = client.get(changelist + problem.replace("&amp;", "&"))
+    assert set(listed.context["cl"].result_list) == {footage, quarantined}

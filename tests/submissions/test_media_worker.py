@@ -25,6 +25,7 @@ from submissions.references import hash_upload_token
 from submissions.tasks import process_media_file
 from tests.conftest import require
 from tests.factories import make_appeal, make_submission, wait_for
+from tests.services import start_redis, stop
 from tests.submissions.conftest import EICAR, store_media_file
 from tests.submissions.test_give_information import ANSWERS, answer_all, url
 from tests.submissions.test_tus import create, jpeg_bytes, patch
@@ -237,16 +238,6 @@ def sent_emails(directory):
     ]
 
 
-def start_redis(port, directory):
-    redis = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=directory,
-        stdout=subprocess.DEVNULL,
-    )
-    wait_for(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout == b"PONG\n")
-    return redis
-
-
 def require_subprocess_workers(settings):
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL), shared with worker processes")
     require(settings.CELERY_BROKER_URL.startswith("redis"), "a Redis broker (CELERY_BROKER_URL)")
@@ -318,14 +309,3 @@ def child_process(parent_pid, word):
         except (OSError, IndexError, ValueError):
             continue
     return None
-
-
-def stop(process):
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

@@ -1,23 +1,22 @@
-"""Evidence in S3-compatible object storage: a real S3 API on loopback (moto's server), spoken to by boto3.
+"""Evidence in S3-compatible object storage: a real S3 server on loopback (SeaweedFS), spoken to by boto3.
 
 A witness's file goes from the tus upload into the bucket, is processed from a copy, is played with
-Range requests and exported, and no step needs a shared filesystem.
+Range requests and exported, and no step needs a shared filesystem. The server checks every request's
+signature, so a wrong key is refused, and /healthz says so.
 """
 
 import base64
 import hashlib
 import io
 import os
-import socket
 import subprocess
 import sys
 import zipfile
 
-import boto3
 import pytest
+from botocore.exceptions import ClientError
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from moto.server import ThreadedMotoServer
 from storages.backends.s3 import S3Storage
 
 from appeals.models import AppealImage
@@ -28,57 +27,16 @@ from submissions.tasks import process_media_file
 from tests.appeals.images import make_image
 from tests.factories import make_submission
 from tests.officers import sign_in
+from tests.services import SeaweedFS
 
 pytestmark = pytest.mark.django_db
-BUCKET = "force-evidence"
-REGION = "eu-west-2"
 TOKEN = "object-storage-token-with-plenty-of-randomness"
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def bucket(s3_endpoint, monkeypatch):
-    """An empty private bucket, as boto3 sees it with the credentials from the environment."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-key")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name=REGION)
-    client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    yield client
-    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-        client.delete_object(Bucket=BUCKET, Key=item["Key"])
-    client.delete_bucket(Bucket=BUCKET)
-
-
-def object_storage_options(endpoint):
-    return {
-        "bucket_name": BUCKET,
-        "endpoint_url": endpoint,
-        "region_name": REGION,
-        "addressing_style": "path",
-        "signature_version": "s3v4",
-        "default_acl": None,
-        "file_overwrite": False,
-    }
-
-
-@pytest.fixture
-def object_storage(bucket, s3_endpoint, monkeypatch):
+def object_storage(bucket, seaweedfs, monkeypatch):
     """Evidence files in the bucket, configured as config/settings.py does for OBJECT_STORAGE_BUCKET."""
-    storage = S3Storage(**object_storage_options(s3_endpoint), location="evidence")
+    storage = S3Storage(**seaweedfs.storage_options(location="evidence"))
     for field in (
         MediaFile._meta.get_field("original"),
         Derivative._meta.get_field("file"),
@@ -90,7 +48,7 @@ def object_storage(bucket, s3_endpoint, monkeypatch):
 
 
 def stored_bytes(bucket, key):
-    return bucket.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    return bucket.get_object(Bucket=SeaweedFS.bucket, Key=key)["Body"].read()
 
 
 def tus_upload(client, data, filename):
@@ -178,9 +136,9 @@ def test_the_settings_put_evidence_and_images_in_the_bucket():
         "PATH": os.environ["PATH"],
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "x",
-        "OBJECT_STORAGE_BUCKET": BUCKET,
+        "OBJECT_STORAGE_BUCKET": SeaweedFS.bucket,
         "OBJECT_STORAGE_ENDPOINT_URL": "http://127.0.0.1:9",
-        "OBJECT_STORAGE_REGION": REGION,
+        "OBJECT_STORAGE_REGION": "eu-west-2",
     }
     code = (
         "import django; django.setup(); from django.core.files.storage import storages;"
@@ -192,12 +150,10 @@ def test_the_settings_put_evidence_and_images_in_the_bucket():
 
 
 def test_released_images_are_kept_in_the_bucket_and_shown_from_it(
-    client, demo, bucket, object_storage, s3_endpoint, monkeypatch
+    client, demo, bucket, object_storage, seaweedfs, monkeypatch
 ):
     monkeypatch.setattr(
-        AppealImage._meta.get_field("public"),
-        "storage",
-        S3Storage(**object_storage_options(s3_endpoint), location="media"),
+        AppealImage._meta.get_field("public"), "storage", S3Storage(**seaweedfs.storage_options(location="media"))
     )
     image = make_image(demo)
     response = client.get(image.get_absolute_url())
@@ -205,3 +161,37 @@ def test_released_images_are_kept_in_the_bucket_and_shown_from_it(
     shown = b"".join(response.streaming_content)
     assert shown == stored_bytes(bucket, f"media/{image.public.name}")
     assert stored_bytes(bucket, f"evidence/{image.original.name}").startswith(b"\xff\xd8")
+
+
+def test_a_wrong_key_is_refused(seaweedfs, bucket):
+    storage = S3Storage(**seaweedfs.storage_options(location="evidence", secret_key="not-the-secret"))
+    with pytest.raises(ClientError) as refused:
+        storage.save("originals/written-with-a-wrong-key", ContentFile(b"footage"))
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert bucket.list_objects_v2(Bucket=seaweedfs.bucket).get("KeyCount") == 0
+
+
+def use_bucket(settings, seaweedfs, **options):
+    settings.OBJECT_STORAGE_BUCKET = seaweedfs.bucket
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "evidence": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": seaweedfs.storage_options(location="evidence", **options),
+        },
+    }
+
+
+def test_healthz_reports_the_bucket(client, settings, seaweedfs, bucket):
+    use_bucket(settings, seaweedfs)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["object_storage"] == "ok"
+
+
+def test_healthz_says_when_the_bucket_refuses_the_key(client, settings, seaweedfs, bucket):
+    use_bucket(settings, seaweedfs, secret_key="not-the-secret")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "error"
+    assert response.json()["object_storage"] == "error: SignatureDoesNotMatch"

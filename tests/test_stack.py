@@ -1,0 +1,366 @@
+"""The production stack on loopback: deploy/nginx in front, deploy/Procfile's processes run by honcho,
+PostgreSQL, a Redis and SeaweedFS of the test's own. Everything goes over HTTPS through nginx, as a
+witness's phone and an officer's browser would.
+"""
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+import requests
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db import connection
+
+from submissions.models import Derivative, MediaFile, Submission
+from submissions.references import hash_upload_token
+from tests.conftest import require
+from tests.factories import wait_for
+from tests.officers import authenticator, current_code, make_triage_officer, team_with_submission, tiny_mp4
+from tests.services import free_ports, start_redis, stop
+
+pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+BASE_DIR = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ANSWERS = {
+    "": {"account": "A man in a grey hoodie fired twice towards the officers, then ran towards the shops."},
+    "when": {"seen_on_0": "18", "seen_on_1": "3", "seen_on_2": "2021", "seen_at_time": "7:10pm"},
+    "where": {"seen_where": "Lanacre Avenue"},
+    "connection": {"relationship": Submission.Relationship.SAW_OR_HEARD},
+    "contact": {"contact_choice": "anonymous"},
+}
+
+
+def tool(name):
+    path = shutil.which(name, path=f"{BIN}:{os.environ['PATH']}:/usr/sbin:/sbin")
+    require(path is not None, f"`{name}`")
+    return path
+
+
+class Stack:
+    """nginx with deploy/nginx/appeals.conf, and the Procfile's processes, for one test."""
+
+    def __init__(self, directory, **environment):
+        self.directory = directory
+        self.https_port, self.http_port, self.web_port = free_ports(3)
+        self.site_url = f"https://127.0.0.1:{self.https_port}"
+        self.certificate = directory / "tls.pem"
+        self.logs = directory / "logs"
+        self.processes = []
+        self.last_health = None
+        database = connection.settings_dict
+        self.environment = {
+            **os.environ,
+            "PATH": f"{BIN}:{os.environ['PATH']}",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "stack-test-secret-key",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SITE_URL": self.site_url,
+            "BEHIND_TLS_PROXY": "true",
+            "DATABASE_URL": (
+                f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:{database['PORT'] or 5432}"
+                f"/{database['NAME']}"
+            ),
+            "CELERY_BROKER_URL": "",
+            "CACHE_URL": "locmemcache://",
+            "EMAIL_URL": "consolemail://",
+            "CLAMD_ADDRESS": "",
+            "VAR_DIR": str(directory / "var"),
+            "UPLOAD_DIR": str(directory / "uploads"),
+            "WEB_BIND": f"127.0.0.1:{self.web_port}",
+            **environment,
+        }
+        for folder in ("var", "uploads", "logs", "nginx", "cache"):
+            (directory / folder).mkdir()
+
+    def start(self, *processes):
+        self.start_nginx()
+        honcho = [tool("honcho"), "--no-colour", "-e", "/dev/null", "-f", "deploy/Procfile", "start", *processes]
+        self.spawn(honcho, "honcho.log", env=self.environment)
+        try:
+            wait_for(self.healthy, timeout=60)
+        except AssertionError:
+            raise AssertionError(f"/healthz answered {self.last_health}\n{self.log_tails()}") from None
+
+    def start_nginx(self):
+        subprocess.run(
+            [tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(self.directory / "tls.key"), "-out", str(self.certificate)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        site = subprocess.run(
+            [BASE_DIR / "deploy" / "nginx" / "render"],
+            env={
+                "PATH": os.environ["PATH"],
+                "SERVER_NAME": "127.0.0.1",
+                "SITE_URL": self.site_url,
+                "TLS_CERTIFICATE": str(self.certificate),
+                "TLS_CERTIFICATE_KEY": str(self.directory / "tls.key"),
+                "HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
+                "HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
+                "APP_SERVER": f"127.0.0.1:{self.web_port}",
+                "EVIDENCE_ROOT": self.environment.get("EVIDENCE_ROOT", "/nonexistent"),
+                "NGINX_CACHE_DIR": str(self.directory / "cache"),
+                "NGINX_LOG_DIR": str(self.logs),
+            },
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        (self.directory / "appeals.conf").write_text(site)
+        temp = self.directory / "nginx"
+        # What a distribution's nginx.conf gives the site's file, with everything kept in this test's folder.
+        (self.directory / "nginx.conf").write_text(f"""
+            {"user root;" if os.geteuid() == 0 else ""}
+            daemon off;
+            worker_processes 1;
+            pid {temp}/nginx.pid;
+            error_log {self.logs}/error.log warn;
+            events {{ worker_connections 256; }}
+            http {{
+                include /etc/nginx/mime.types;
+                default_type application/octet-stream;
+                client_body_temp_path {temp}/body;
+                proxy_temp_path {temp}/proxy;
+                fastcgi_temp_path {temp}/fastcgi;
+                uwsgi_temp_path {temp}/uwsgi;
+                scgi_temp_path {temp}/scgi;
+                include {self.directory}/appeals.conf;
+            }}
+        """)
+        nginx = [tool("nginx"), "-c", str(self.directory / "nginx.conf"), "-e", str(self.logs / "error.log")]
+        self.spawn(nginx, "nginx.log")
+
+    def spawn(self, command, log, **options):
+        with (self.logs / log).open("w") as output:
+            process = subprocess.Popen(command, cwd=BASE_DIR, stdout=output, stderr=subprocess.STDOUT, **options)
+        self.processes.append(process)
+        return process
+
+    def healthy(self):
+        for process in self.processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args[0]} stopped:\n{self.log_tails()}")
+        try:
+            response = self.session().get(self.url("/healthz"), timeout=30)
+        except requests.RequestException as error:
+            self.last_health = error
+        else:
+            self.last_health = f"{response.status_code} {response.text[:500]}"
+            if response.status_code == 200:
+                return True
+        time.sleep(0.2)
+        return False
+
+    def log_tails(self):
+        return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in sorted(self.logs.iterdir()))
+
+    def url(self, path):
+        return urljoin(self.site_url, path)
+
+    def session(self):
+        session = requests.Session()
+        # Only this stack's certificate, whatever CA bundle or proxy the environment names.
+        session.trust_env = False
+        session.verify = str(self.certificate)
+        return session
+
+    def stop(self):
+        for process in reversed(self.processes):
+            stop(process, timeout=20)
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory):
+    """The static files, collected once for the session's stacks as at each deploy."""
+    root = tmp_path_factory.mktemp("static")
+    environment = {"DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": "x", "STATIC_ROOT": str(root)}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        env={**os.environ, **environment},
+        cwd=BASE_DIR,
+        check=True,
+    )
+    return root
+
+
+@pytest.fixture
+def stack(transactional_db, tmp_path, request):
+    """Starts the stack with the given processes and settings; stops it after the test."""
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL), shared with the stack's processes")
+    tool("nginx")
+    started = []
+
+    def start(*processes, **environment):
+        (tmp_path / "stack").mkdir()
+        started.append(
+            Stack(tmp_path / "stack", STATIC_ROOT=str(request.getfixturevalue("static_root")), **environment)
+        )
+        started[0].start(*processes)
+        return started[0]
+
+    yield start
+    for running in started:
+        running.stop()
+        # Shown by pytest when the test failed.
+        print(running.log_tails())
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis of the test's own, on a free port (first among a test's fixtures, so it outlives the stack)."""
+    require(shutil.which("redis-server") is not None, "redis-server")
+    (port,) = free_ports(1)
+    redis = start_redis(port, tmp_path)
+    yield f"redis://127.0.0.1:{port}"
+    stop(redis)
+
+
+def form_token(page):
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+
+
+def post_form(session, url, data):
+    """Submit the form on the page at url, as a browser does: its CSRF token, and the page as Referer."""
+    page = session.get(url)
+    assert page.status_code == 200, (url, page.status_code)
+    response = session.post(
+        url, data={"csrfmiddlewaretoken": form_token(page), **data}, headers={"Referer": url}, allow_redirects=False
+    )
+    assert response.status_code == 302, (url, response.status_code, response.text[:2000])
+    return urljoin(url, response.headers["Location"])
+
+
+def tus_upload(session, url, token, content, filename):
+    auth = {"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {token}"}
+    name = base64.b64encode(filename.encode()).decode()
+    created = session.post(
+        url, headers={**auth, "Upload-Length": str(len(content)), "Upload-Metadata": f"filename {name}"}
+    )
+    assert created.status_code == 201, created.text
+    location = urljoin(url, created.headers["Location"])
+    half = len(content) // 2
+    for offset, chunk in ((0, content[:half]), (half, content[half:])):
+        headers = {**auth, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
+        patched = session.patch(location, data=chunk, headers=headers)
+        assert patched.status_code == 204, patched.text
+    assert session.head(location, headers=auth).headers["Upload-Offset"] == str(len(content))
+
+
+def sign_in_through_nginx(stack, officer):
+    """The officers' sign-in page, with the password and the current code from the officer's authenticator."""
+    # The tests' own settings hash with MD5, which the production settings do not accept.
+    hasher = PBKDF2PasswordHasher()
+    officer.password = hasher.encode("officer-password", hasher.salt(), iterations=1000)
+    officer.save(update_fields=["password"])
+    session = stack.session()
+    answers = {"username": officer.username, "password": "officer-password", "next": "/admin/"}
+    landed = post_form(
+        session, stack.url("/admin/login/?next=/admin/"), {**answers, "otp_token": current_code(authenticator(officer))}
+    )
+    assert landed == stack.url("/admin/")
+    return session
+
+
+def test_a_witness_sends_footage_through_nginx_and_an_officer_plays_its_proxy(
+    own_redis, stack, demo, seaweedfs, bucket
+):
+    site = stack(
+        "web",
+        "media",
+        "notify",
+        "beat",
+        CELERY_BROKER_URL=f"{own_redis}/0",
+        CACHE_URL=f"{own_redis.replace('redis://', 'rediscache://')}/1",
+        OBJECT_STORAGE_BUCKET=seaweedfs.bucket,
+        OBJECT_STORAGE_ENDPOINT_URL=seaweedfs.endpoint,
+        OBJECT_STORAGE_REGION=seaweedfs.region,
+        AWS_ACCESS_KEY_ID=seaweedfs.access_key,
+        AWS_SECRET_ACCESS_KEY=seaweedfs.secret_key,
+    )
+    witness = site.session()
+    health = witness.get(site.url("/healthz")).json()
+    assert health == {"status": "ok", "database": "ok", "broker": "ok", "object_storage": "ok"}
+
+    # The appeal, as thousands read it: the second reader gets nginx's copy.
+    appeal_url = site.url(demo.get_absolute_url())
+    assert witness.get(appeal_url).status_code == 200
+    again = witness.get(appeal_url)
+    assert again.headers["X-Cache-Status"] == "HIT"
+    assert "Give information" in again.text
+    assert "max-age=63072000" in again.headers["Strict-Transport-Security"]
+
+    # One question a page, with the session cookie and CSRF token a browser would carry.
+    journey = site.url(f"/appeals/{demo.slug}/give-information/")
+    url = journey
+    for answers in ANSWERS.values():
+        url = post_form(witness, url, answers)
+    assert url == f"{journey}check/"
+    assert "Lanacre Avenue" in witness.get(url).text
+    confirmation = witness.get(post_form(witness, url, {}))
+    assert "govuk-panel--confirmation" in confirmation.text
+    # Links name the public address: nginx passes on the host, port and scheme.
+    footage_url, token = re.search(
+        rf'href="({re.escape(site.site_url)}/footage/([^/"]+)/)"', confirmation.text
+    ).groups()
+    submission = Submission.objects.get(upload_token_hash=hash_upload_token(token))
+    assert submission.reference in confirmation.text
+    assert witness.get(footage_url).status_code == 200
+
+    clip = tiny_mp4()
+    tus_upload(witness, site.url("/uploads"), token, clip, "DASH0001.MP4")
+    media_file = MediaFile.objects.get(submission=submission)
+    assert media_file.sha256 == hashlib.sha256(clip).hexdigest()
+    stored = bucket.get_object(Bucket=seaweedfs.bucket, Key=f"evidence/{media_file.original.name}")
+    assert stored["Body"].read() == clip, "the original is in the bucket"
+
+    wait_for(lambda: MediaFile.objects.get(pk=media_file.pk).state == MediaFile.State.READY, timeout=60)
+    proxy = media_file.derivatives.get(kind=Derivative.Kind.PROXY)
+
+    officer = sign_in_through_nginx(site, make_triage_officer("dc.stack", demo.incident.team))
+    page = officer.get(site.url(f"/admin/submissions/submission/{submission.pk}/change/"))
+    assert page.status_code == 200
+    player = re.search(r'<video[^>]*\ssrc="([^"]+)"', page.text).group(1)
+    played = officer.get(site.url(player))
+    assert played.status_code == 200
+    assert played.headers["Content-Type"] == "video/mp4"
+    assert hashlib.sha256(played.content).hexdigest() == proxy.sha256
+    seek = officer.get(site.url(player), headers={"Range": "bytes=100-1099"})
+    assert seek.status_code == 206
+    assert seek.content == played.content[100:1100]
+
+    log = (site.logs / "appeals.log").read_text()
+    assert '"PATCH /uploads/' in log
+    assert "/footage/" not in log, "the witness's upload token is never logged"
+    assert "127.0.0.1" not in log, "nor any client address"
+
+
+def test_evidence_on_local_disk_is_sent_by_nginx_after_the_application_has_checked_access(stack, settings):
+    world = team_with_submission("Stack team", "901")
+    site = stack("web", EVIDENCE_ROOT=settings.EVIDENCE_ROOT, EVIDENCE_ACCEL_REDIRECT_PREFIX="/protected-evidence/")
+    officer = sign_in_through_nginx(site, world.officer)
+    proxy_bytes = world.proxy.file.open("rb").read()
+
+    played = officer.get(site.url(f"/admin/evidence/derivative/{world.proxy.pk}/"))
+    assert played.status_code == 200
+    assert played.content == proxy_bytes
+    assert played.headers["Content-Type"] == "video/mp4"
+    assert "no-store" in played.headers["Cache-Control"]
+    seek = officer.get(site.url(f"/admin/evidence/derivative/{world.proxy.pk}/"), headers={"Range": "bytes=10-19"})
+    assert seek.status_code == 206
+    assert seek.content == proxy_bytes[10:20]
+
+    # The internal location answers only X-Accel-Redirect, never a request from outside.
+    assert site.session().get(site.url(f"/protected-evidence/{world.proxy.file.name}")).status_code == 404
+    stranger = site.session().get(site.url(f"/admin/evidence/derivative/{world.proxy.pk}/"), allow_redirects=False)
+    assert stranger.status_code == 302
+    assert stranger.headers["Location"].startswith("/admin/login/")
