@@ -271,6 +271,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers ride out a broker outage however long it lasts (the default gives up after 100 attempts).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Keep running tasks running through a broker restart: they are idempotent, so the redelivery is harmless,
+# and an hour of transcoding is not thrown away for a blip (Celery 6 is to change this default).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+if CELERY_BROKER_URL.startswith("redis://"):
+    # Redis, with the fix that keeps a worker alive when the broker restarts (config/celery.py).
+    CELERY_BROKER_TRANSPORT = "config.celery:RedisTransport"
 # When the broker is down at enqueue time, give up within seconds: the request has already stored
 # its rows, and the periodic sweep enqueues the work once the broker is back.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
@@ -284,10 +292,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "submissions.tasks.send_notification_digests",
         "schedule": crontab(hour=env.int("NOTIFY_DIGEST_HOUR", default=7), minute=0),
     },
+    "sweep-unsent-notifications": {
+        "task": "submissions.tasks.sweep_unsent_notifications",
+        "schedule": env.float("NOTIFY_SWEEP_INTERVAL", default=60.0),
+    },
     "sweep-stuck-exports": {"task": "evidence.tasks.sweep_stuck_exports", "schedule": 300.0},
+    "store-whole-uploads": {"task": "submissions.tasks.store_whole_uploads", "schedule": 300.0},
     "expire-abandoned-uploads": {"task": "submissions.tasks.expire_uploads", "schedule": 3600.0},
     "clear-expired-sessions": {"task": "submissions.tasks.clear_expired_sessions", "schedule": 3600.0},
 }
+# An email about a new submission still unsent after this long (the broker or the mail server was down)
+# is queued again by the sweep.
+NOTIFY_STUCK_AFTER_SECONDS = env.int("NOTIFY_STUCK_AFTER_SECONDS", default=300)
 CELERY_TIMEZONE = TIME_ZONE
 
 # Virus scanning through clamd: a unix socket path or host:port. Empty: no scanner, and files stay

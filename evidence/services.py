@@ -13,6 +13,7 @@ from django.utils.text import get_valid_filename
 from evidence.models import AuditEntry, EvidenceExport
 from submissions.models import MediaFile, Submission
 from submissions.storage import stream_stored
+from submissions.tasks import enqueue_on_commit
 
 # One played/viewed entry covers the many Range requests a player makes while seeking.
 ACCESS_WINDOW = timedelta(minutes=10)
@@ -52,8 +53,7 @@ def request_export(*, submission: Submission, by) -> EvidenceExport:
             submission=submission,
             detail={"export": export.pk},
         )
-        # robust: with the broker down the request still succeeds, and the sweep enqueues the export later.
-        transaction.on_commit(lambda: build_evidence_export.delay(export.pk), robust=True)
+        enqueue_on_commit(build_evidence_export, export.pk)
     return export
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from evidence.models import EvidenceExport
 from evidence.services import ExportError, build_export
+from submissions.tasks import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -58,4 +59,4 @@ def sweep_stuck_exports():
         | Q(state=EvidenceExport.State.BUILDING, started_at__lt=now - timedelta(seconds=TIME_LIMIT))
     )
     for export_id in stuck.values_list("pk", flat=True):
-        build_evidence_export.delay(export_id)
+        enqueue_on_commit(build_evidence_export, export_id)

@@ -1,4 +1,6 @@
 import hashlib
+import logging
+import os
 import re
 import tempfile
 import uuid
@@ -14,7 +16,10 @@ from django.utils import timezone
 
 from appeals.models import Appeal
 from incidents.models import Incident
+from submissions.files import SNIFF_BYTES, check_content_type
 from submissions.references import REFERENCE_PATTERN, hash_upload_token, new_receipt_reference
+
+log = logging.getLogger(__name__)
 
 # An absolute path, with ffmpeg's "file:" and any quotes and ": " around it (not "30000/1001" or "H.264/AAC").
 SERVER_PATH = re.compile(r"""['"]?(?<![\w.:/])(?:file:)?/[\w.@%+=~-]+(?:/[\w.@%+=~-]*)*['"]?(?::\s+)?""")
@@ -113,7 +118,11 @@ class Submission(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
     )
     duplicate_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates")
+    # NULL while the incident's officers are still owed the email (or digest entry) about this submission.
+    officers_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     receipt_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # While the witness is owed their receipt: their upload token, encrypted (see notify_witness_receipt).
+    receipt_token = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -151,6 +160,12 @@ class Submission(models.Model):
             models.Index(fields=["appeal", "state", "-created_at"], name="submission_triage_idx"),
             # "Assigned to me".
             models.Index(fields=["assignee", "state"], name="submission_assignee_idx"),
+            # The notification sweep: submissions whose officers or witness are still owed an email.
+            models.Index(
+                fields=["created_at"],
+                name="submission_unnotified_idx",
+                condition=models.Q(officers_notified_at__isnull=True) | ~models.Q(receipt_token=""),
+            ),
         ]
 
     def __str__(self):
@@ -509,7 +524,12 @@ class UploadQuerySet(models.QuerySet):
         return self.filter(completed_at__isnull=True, expires_at__gt=timezone.now())
 
     def abandoned(self):
-        return self.filter(completed_at__isnull=True, expires_at__lte=timezone.now())
+        """Uploads left part-way past their expiry time. A whole one is stored, never abandoned."""
+        return self.filter(completed_at__isnull=True, offset__lt=models.F("length"), expires_at__lte=timezone.now())
+
+    def whole_but_unstored(self):
+        """Uploads whose last byte arrived but whose request died before storing the file."""
+        return self.filter(completed_at__isnull=True, offset=models.F("length"))
 
 
 def upload_expiry():
@@ -561,4 +581,25 @@ class Upload(models.Model):
         partial_path.unlink(missing_ok=True)
 
     def is_expired(self) -> bool:
-        return self.completed_at is None and self.expires_at <= timezone.now()
+        return self.completed_at is None and self.offset < self.length and self.expires_at <= timezone.now()
+
+    def offset_on_disk(self, partial) -> int:
+        """The recorded offset, or less (saved) if a crash lost bytes that were recorded but not yet on disk.
+
+        The caller holds the partial file's lock.
+        """
+        on_disk = os.fstat(partial.fileno()).st_size
+        if self.completed_at is None and on_disk < self.offset:
+            log.warning(
+                "Upload %s lost bytes %s to %s in a crash; asking for them again", self.pk, on_disk, self.offset
+            )
+            self.offset = on_disk
+            self.save(update_fields=["offset"])
+        return self.offset
+
+    def check_type(self, partial):
+        """Tell what the file is from its first bytes, once; raises FileRefused if it is not a video or photo."""
+        if not self.content_type:
+            partial.seek(0)
+            self.content_type = check_content_type(partial.read(SNIFF_BYTES), self.filename)
+            self.save(update_fields=["content_type"])

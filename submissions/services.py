@@ -8,25 +8,30 @@ from evidence.models import AuditEntry
 from evidence.services import record
 from submissions.files import FileRefused, too_many_files_message
 from submissions.models import MediaFile, Submission, SubmissionNote, Upload
-from submissions.references import new_upload_token
-from submissions.tasks import notify_new_submission, notify_witness_receipt, process_media_file
+from submissions.references import new_upload_token, seal_upload_token
+from submissions.streaming import sync_and_hash
+from submissions.tasks import enqueue_on_commit, notify_new_submission, notify_witness_receipt, process_media_file
 
 
 def create_submission(*, appeal: Appeal, submission: Submission) -> tuple[Submission, str]:
-    """Store a witness's account durably, then tell the officers once it is committed.
+    """Store a witness's account durably, then tell the officers and the witness once it is committed.
 
-    Returns the submission and its upload token: the only time the token exists in clear.
+    Returns the submission and its upload token: the only time the token exists in clear. What is owed
+    is stored with the account (officers_notified_at, receipt_token), so the sweep sends it if the broker
+    never gets the task.
     """
     submission.appeal = appeal
     token = new_upload_token()
     submission.set_upload_token(token)
+    if submission.contact_email:
+        # The receipt carries the private link; only the token's hash is kept otherwise (see notify_witness_receipt).
+        submission.receipt_token = seal_upload_token(token)
     submission.full_clean(exclude=["reference"])
     with transaction.atomic():
         submission.save()
-        # robust: a broker outage must not turn a stored account into an error page.
-        transaction.on_commit(lambda: notify_new_submission.delay(submission.pk), robust=True)
+        enqueue_on_commit(notify_new_submission, submission.pk)
         if submission.contact_email:
-            transaction.on_commit(lambda: notify_witness_receipt.delay(submission.pk, token), robust=True)
+            enqueue_on_commit(notify_witness_receipt, submission.pk)
     return submission, token
 
 
@@ -54,15 +59,21 @@ def add_media_file(*, submission: Submission, content: File, filename: str, size
         media_file.original.save(sha256, content, save=False)
         media_file.full_clean()
         media_file.save()
-        process_media_file.delay_on_commit(media_file.pk)
+        enqueue_on_commit(process_media_file, media_file.pk)
     return media_file
 
 
-def complete_upload(*, upload: Upload, sha256: str) -> MediaFile:
-    with open(upload.partial_path, "rb") as partial, transaction.atomic():
+def complete_upload(*, upload: Upload, partial) -> MediaFile:
+    """Keep an upload whose last byte is in as evidence, hashed as it is on disk; raises FileRefused.
+
+    The caller holds the partial file's lock: a tus PATCH or HEAD, or the sweep when the request died.
+    """
+    upload.check_type(partial)
+    sha256 = sync_and_hash(partial)
+    with open(upload.partial_path, "rb") as whole, transaction.atomic():
         media_file = add_media_file(
             submission=upload.submission,
-            content=PartialFile(partial),
+            content=PartialFile(whole),
             filename=upload.filename,
             size=upload.length,
             sha256=sha256,

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import magic
 from celery import shared_task
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.management import call_command
@@ -17,7 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from submissions import media
+from submissions.files import FileRefused
 from submissions.models import Derivative, MediaFile, Notification, NotificationPreference, Submission, Upload
+from submissions.references import unseal_upload_token
 from submissions.storage import local_path, stream_stored
 
 log = logging.getLogger(__name__)
@@ -27,15 +30,35 @@ class LostClaim(Exception):
     """Another worker took the file over (this one stalled past its hold): stop without writing."""
 
 
+def enqueue_on_commit(task, *args):
+    """Queue task(*args) once the current transaction commits (at once outside one). It never raises.
+
+    With the broker down, the rows are stored all the same and the failure is logged: every task queued this
+    way is owed by a row that a periodic sweep finds, and queues again once the broker is back.
+    """
+
+    def enqueue():
+        try:
+            task.delay(*args)
+        except Exception:
+            log.exception("Could not queue %s%r; the sweep will queue it", task.name, args)
+
+    transaction.on_commit(enqueue)
+
+
 # Notifications ------------------------------------------------------------------------------------
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8, soft_time_limit=30, time_limit=45)
+# No automatic retries: a failed send is owed still, and sweep_unsent_notifications queues it again.
+@shared_task(soft_time_limit=30, time_limit=45)
 def notify_new_submission(submission_id: int):
     """Email the incident's officers that a submission arrived; at most once per officer."""
     submission = Submission.objects.select_related("appeal__incident").filter(pk=submission_id).first()
     if submission is None:
         log.warning("Submission %s is gone; nothing to notify", submission_id)
+        return
+    if submission.officers_notified_at is not None:
+        log.info("Officers were already told of submission %s", submission.pk)
         return
     subject = f"New information for {submission.appeal.incident.reference}: {submission.reference}"
     body = render_to_string(
@@ -43,6 +66,7 @@ def notify_new_submission(submission_id: int):
         {"submission": submission, "admin_url": settings.SITE_URL + submission.get_admin_url()},
     )
     notify_officers(f"new_submission:{submission.pk}", submission, subject, body)
+    Submission.objects.filter(pk=submission.pk).update(officers_notified_at=timezone.now())
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8, soft_time_limit=30, time_limit=45)
@@ -125,18 +149,28 @@ def send_notification_digests():
             raise
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8, soft_time_limit=30, time_limit=45)
-def notify_witness_receipt(submission_id: int, upload_token: str):
+@shared_task(soft_time_limit=30, time_limit=45)
+def notify_witness_receipt(submission_id: int):
     """Email the witness their reference and private "add more footage" link, once; never the account.
 
-    The token travels in the task because only its hash is stored.
+    Only the token's hash is stored, but the email needs the token itself, and the broker may be down when
+    the account is sent. So the token waits, encrypted with a key derived from SECRET_KEY, in
+    `receipt_token` (a backup holds only ciphertext); one conditional UPDATE claims the receipt and wipes
+    the token, so two runs never both send. A failed send puts it back for the sweep.
     """
-    submission = Submission.objects.select_related("appeal__incident").filter(pk=submission_id).first()
-    if submission is None or not submission.contact_email:
-        log.warning("Submission %s is gone or has no email; no receipt sent", submission_id)
+    submission = Submission.objects.select_related("appeal").filter(pk=submission_id).first()
+    if submission is None or not submission.receipt_token:
+        log.info("Submission %s is gone or owes no receipt", submission_id)
         return
-    claimed = Submission.objects.filter(pk=submission.pk, receipt_sent_at__isnull=True).update(
-        receipt_sent_at=timezone.now()
+    sealed = submission.receipt_token
+    try:
+        token = unseal_upload_token(sealed)
+    except InvalidToken:
+        log.error("The receipt of submission %s cannot be sent: SECRET_KEY changed with no fallback", submission.pk)
+        Submission.objects.filter(pk=submission.pk, receipt_token=sealed).update(receipt_token="")
+        return
+    claimed = Submission.objects.filter(pk=submission.pk, receipt_token=sealed).update(
+        receipt_token="", receipt_sent_at=timezone.now()
     )
     if not claimed:
         log.info("Receipt for submission %s was already sent", submission.pk)
@@ -145,7 +179,7 @@ def notify_witness_receipt(submission_id: int, upload_token: str):
         "submission": submission,
         "appeal": submission.appeal,
         "FORCE_NAME": settings.FORCE_NAME,
-        "footage_url": settings.SITE_URL + reverse("submissions:footage", args=[upload_token]),
+        "footage_url": settings.SITE_URL + reverse("submissions:footage", args=[token]),
     }
     try:
         send_mail(
@@ -155,13 +189,52 @@ def notify_witness_receipt(submission_id: int, upload_token: str):
             [submission.contact_email],
         )
     except Exception:
-        Submission.objects.filter(pk=submission.pk).update(receipt_sent_at=None)
+        Submission.objects.filter(pk=submission.pk).update(receipt_token=sealed, receipt_sent_at=None)
         raise
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def sweep_unsent_notifications():
+    """Queue again the emails owed for new submissions: never queued (the broker was down) or failed to send."""
+    owed = Submission.objects.filter(
+        created_at__lt=timezone.now() - timedelta(seconds=settings.NOTIFY_STUCK_AFTER_SECONDS)
+    )
+    for pk in owed.filter(officers_notified_at__isnull=True).values_list("pk", flat=True)[:1000]:
+        enqueue_on_commit(notify_new_submission, pk)
+    for pk in owed.exclude(receipt_token="").values_list("pk", flat=True)[:1000]:
+        enqueue_on_commit(notify_witness_receipt, pk)
+
+
+@shared_task(soft_time_limit=1800, time_limit=1860)
+def store_whole_uploads():
+    """Store as evidence every upload whose last byte arrived but whose request died before storing it."""
+    from submissions.services import complete_upload  # submissions.services imports this module
+
+    for upload in Upload.objects.whole_but_unstored().select_related("submission")[:100]:
+        try:
+            with open(upload.partial_path, "r+b") as partial:
+                try:
+                    # A request still storing it holds this lock.
+                    fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                upload.refresh_from_db()
+                if upload.completed_at is not None or upload.offset_on_disk(partial) < upload.length:
+                    continue
+                try:
+                    media_file = complete_upload(upload=upload, partial=partial)
+                except FileRefused as refused:
+                    log.info("Upload %s was refused when stored: %s", upload.pk, refused.message)
+                    upload.discard()
+                    continue
+                log.info("Stored upload %s as media file %s", upload.pk, media_file.pk)
+        except FileNotFoundError:
+            log.error("Upload %s has all its bytes recorded but no partial file", upload.pk)
 
 
 @shared_task(soft_time_limit=300, time_limit=330)
 def expire_uploads():
-    """Remove the bytes and rows of uploads abandoned past their expiry time (celery beat, hourly)."""
+    """Remove the bytes and rows of uploads left part-way past their expiry time (celery beat, hourly)."""
     removed = 0
     for upload in Upload.objects.abandoned()[:1000]:
         try:
@@ -231,7 +304,7 @@ def give_up(media_file, reason):
 
 def end_with_problem(media_file, state, reason):
     media_file.finish(state, reason)
-    transaction.on_commit(lambda: notify_media_problem.delay(media_file.pk), robust=True)
+    enqueue_on_commit(notify_media_problem, media_file.pk)
 
 
 def run_pipeline(media_file, attempt):
@@ -329,7 +402,7 @@ def sweep_stuck_media():
     # Back in the queue, and counted from now, so that the next sweep does not queue them twice.
     MediaFile.objects.stuck().filter(pk__in=stuck).update(state=MediaFile.State.RECEIVED, updated_at=timezone.now())
     for pk in stuck:
-        process_media_file.delay(pk)
+        enqueue_on_commit(process_media_file, pk)
     alerted = Notification.objects.filter(
         event_key=Concat(Value("media_"), OuterRef("state"), Value(":"), Cast(OuterRef("pk"), CharField()))
     )
@@ -337,7 +410,7 @@ def sweep_stuck_media():
         state__in=MediaFile.PROBLEM_STATES, updated_at__gt=timezone.now() - timedelta(days=1)
     ).exclude(Exists(alerted))
     for pk in unalerted.values_list("pk", flat=True):
-        notify_media_problem.delay(pk)
+        enqueue_on_commit(notify_media_problem, pk)
     if stuck:
         log.info("Enqueued %d stuck media files again", len(stuck))
     remove_abandoned_work()

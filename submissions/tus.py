@@ -11,8 +11,6 @@ import binascii
 import errno
 import fcntl
 import hashlib
-import logging
-import os
 import shutil
 from functools import wraps
 from urllib.parse import urlsplit
@@ -23,13 +21,11 @@ from django.urls import reverse
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
-from submissions.files import SNIFF_BYTES, FileRefused, check_content_type, sanitise_filename, too_many_files_message
+from submissions.files import SNIFF_BYTES, FileRefused, sanitise_filename, too_many_files_message
 from submissions.models import Submission, Upload, upload_expiry
 from submissions.references import hash_upload_token
 from submissions.services import complete_upload
-from submissions.streaming import BodyReader, sync_and_hash, write_body
-
-log = logging.getLogger(__name__)
+from submissions.streaming import BodyReader, write_body
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration,checksum"
@@ -293,24 +289,12 @@ def patch(request, upload):
             return tus_response(423, "Another request is writing to this upload; try again in a moment.")
         # Whoever held the lock before may have moved the offset on.
         upload.refresh_from_db()
-        upload.offset = disk_offset(upload, partial)
+        upload.offset = upload.offset_on_disk(partial)
         if upload.completed_at is not None or offset != upload.offset:
             return tus_response(409, "Upload-Offset does not match.", {"Upload-Offset": str(upload.offset)})
         return receive(request, upload, partial, size, checksum)
     finally:
         partial.close()
-
-
-def disk_offset(upload, partial):
-    """The recorded offset, or less if a crash lost bytes that were recorded but not yet on disk."""
-    on_disk = os.fstat(partial.fileno()).st_size
-    if upload.completed_at is None and on_disk < upload.offset:
-        log.warning(
-            "Upload %s lost bytes %s to %s in a crash; asking for them again", upload.pk, on_disk, upload.offset
-        )
-        upload.offset = on_disk
-        upload.save(update_fields=["offset"])
-    return upload.offset
 
 
 def receive(request, upload, partial, size, checksum):
@@ -321,7 +305,7 @@ def receive(request, upload, partial, size, checksum):
     try:
         received = write_body(BodyReader(request, size), partial, [checksum[0]] if checksum else [])
         # No fsync per chunk (as tusd): a crash that loses written bytes shows as a partial file shorter
-        # than the recorded offset, and disk_offset() then sends the client back to re-send them.
+        # than the recorded offset, and offset_on_disk() then sends the client back to re-send them.
         partial.flush()
     except OSError as error:
         partial.truncate(start)
@@ -342,12 +326,10 @@ def receive(request, upload, partial, size, checksum):
 def check_and_finish(upload, partial):
     """Check the type once the first bytes are in, and store the file once all are; a response if refused."""
     try:
-        if not upload.content_type and (upload.offset >= SNIFF_BYTES or upload.offset == upload.length):
-            partial.seek(0)
-            upload.content_type = check_content_type(partial.read(SNIFF_BYTES), upload.filename)
-            upload.save(update_fields=["content_type"])
         if upload.offset == upload.length:
-            complete_upload(upload=upload, sha256=sync_and_hash(partial))
+            complete_upload(upload=upload, partial=partial)
+        elif upload.offset >= SNIFF_BYTES:
+            upload.check_type(partial)
     except FileRefused as refused:
         upload.discard()
         return tus_response(refused.status, refused.message)
@@ -363,7 +345,7 @@ def finish_whole_upload(upload):
             except BlockingIOError:
                 return tus_response(423, "This upload is being stored; try again in a moment.")
             upload.refresh_from_db()
-            if upload.completed_at is None and disk_offset(upload, partial) == upload.length:
+            if upload.completed_at is None and upload.offset_on_disk(partial) == upload.length:
                 return check_and_finish(upload, partial)
     except FileNotFoundError:
         return tus_response(404, "There is no such upload.")

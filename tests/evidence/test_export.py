@@ -139,13 +139,14 @@ def test_an_export_abandoned_by_a_dead_worker_is_taken_over(north):
     assert export.state == EvidenceExport.State.READY
 
 
-def test_the_sweep_builds_an_export_the_broker_never_received(north):
+def test_the_sweep_builds_an_export_the_broker_never_received(north, django_capture_on_commit_callbacks):
     from evidence.tasks import sweep_stuck_exports
 
     export = EvidenceExport.objects.create(submission=north.submission, requested_by=north.officer)
     EvidenceExport.objects.filter(pk=export.pk).update(requested_at=timezone.now() - timedelta(minutes=6))
     fresh = EvidenceExport.objects.create(submission=north.submission, requested_by=north.officer)
-    sweep_stuck_exports.apply()
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_stuck_exports.apply()
     assert EvidenceExport.objects.get(pk=export.pk).state == EvidenceExport.State.READY
     assert EvidenceExport.objects.get(pk=fresh.pk).state == EvidenceExport.State.PENDING
 

@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 
 from submissions.models import Submission
-from submissions.references import hash_upload_token
+from submissions.references import hash_upload_token, seal_upload_token
 
 ACCOUNT = "I saw six people running past the shops, then heard three bangs."
 ANSWERS = {
@@ -131,6 +131,7 @@ def test_a_contactable_witness_gets_a_receipt_email_without_the_account(
     assert ACCOUNT not in receipt.body
     assert "Lanacre" not in receipt.body
     assert submission.receipt_sent_at is not None
+    assert submission.receipt_token == "", "the token is kept only until the receipt is sent"
 
 
 @pytest.mark.django_db
@@ -198,13 +199,20 @@ def test_the_receipt_is_sent_once_however_often_the_task_runs(demo):
     from submissions.tasks import notify_witness_receipt
     from tests.factories import make_submission
 
-    submission = make_submission(demo, contact_email="sam@example.org")
-    notify_witness_receipt(submission.pk, "the-token")
-    notify_witness_receipt(submission.pk, "the-token")
+    submission = make_submission(demo, contact_email="sam@example.org", receipt_token=seal_upload_token("the-token"))
+    notify_witness_receipt(submission.pk)
+    notify_witness_receipt(submission.pk)
     assert len(mail.outbox) == 1
     assert "/footage/the-token/" in mail.outbox[0].body
 
 
-def test_abandoned_uploads_are_swept_every_hour(settings):
+def test_every_sweep_and_the_expiry_of_abandoned_uploads_run_on_beat(settings):
     schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert schedule["submissions.tasks.expire_uploads"] <= 3600
+    for sweep in [
+        "submissions.tasks.sweep_stuck_media",
+        "submissions.tasks.sweep_unsent_notifications",
+        "submissions.tasks.store_whole_uploads",
+        "evidence.tasks.sweep_stuck_exports",
+    ]:
+        assert schedule[sweep] <= 300

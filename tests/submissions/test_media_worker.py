@@ -1,24 +1,34 @@
-"""The media pipeline through real Celery workers on Redis: duplicates, a killed worker, a broker outage."""
+"""Real Celery workers on Redis: duplicates, a killed worker, work queued while Redis is down, Redis restarts."""
 
+import email
+import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from celery.worker import state as worker_state
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.utils import timezone
 
 from config.celery import app as celery_app
 from submissions.models import Derivative, MediaFile, Submission
+from submissions.references import hash_upload_token
 from submissions.tasks import process_media_file
 from tests.conftest import require
 from tests.factories import make_appeal, make_submission, wait_for
 from tests.services import start_redis, stop
 from tests.submissions.conftest import EICAR, store_media_file
+from tests.submissions.test_give_information import ANSWERS, answer_all, url
+from tests.submissions.test_tus import create, jpeg_bytes, patch
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -84,73 +94,151 @@ def test_a_worker_killed_during_a_transcode_is_replaced_and_the_file_ends_ready_
         assert original.read() == content
 
 
-def test_a_submission_made_while_redis_is_down_is_stored_and_processed_when_it_returns(
-    settings, clamd, samples, tmp_path
+def test_work_queued_while_redis_is_down_is_done_once_it_is_back_and_each_email_sent_once(
+    settings, client, tmp_path, caplog
 ):
     require_subprocess_workers(settings)
     require(shutil.which("redis-server"), "redis-server")
-    # A Redis of our own on a free port, so that stopping it disturbs nobody else.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
     appeal = make_appeal()
-    video = tmp_path / "upload.mp4"
-    video.write_bytes(samples.h264_mp4())
-    redis = start_redis(port, tmp_path)
-    stop(redis)
+    earlier = submission_with_token(appeal, officers_notified_at=timezone.now())
+    witness = {"contact": {"contact_choice": "contact"}, "contact-details": {"contact_email": "sam@example.org"}}
 
-    submit = subprocess.run(
-        [sys.executable, "-c", SUBMIT_WITH_A_FILE, str(appeal.pk), str(video)],
-        env=worker_environment(settings, broker),
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert submit.returncode == 0, submit.stderr
-    submission = Submission.objects.get(reference=submit.stdout.strip())
-    media_file = submission.media_files.get()
-    assert media_file.state == MediaFile.State.RECEIVED
+    # Redis is down: nothing listens on its port. Each request still stores everything and answers as usual.
+    with publishing_to(broker):
+        answer_all(client, appeal, {**ANSWERS, **witness})
+        assert client.post(url(appeal, "check")).status_code == 302
+        photo = jpeg_bytes()
+        location = create(client, TUS_AUTH, len(photo))["Location"]
+        assert patch(client, TUS_AUTH, location, 0, photo).status_code == 204
+        form_photo = SimpleUploadedFile("two.jpg", jpeg_bytes(), content_type="image/jpeg")
+        assert client.post(f"/footage/{TOKEN}/upload/", {"files": [form_photo]}).status_code == 302
+    assert caplog.text.count("Could not queue") == 4, "two emails and two files"
+    submission = Submission.objects.exclude(pk=earlier.pk).get()
+    media_files = list(earlier.media_files.all())
+    assert [media_file.state for media_file in media_files] == [MediaFile.State.RECEIVED] * 2
+    assert mail.outbox == []
 
     redis = start_redis(port, tmp_path)
     worker = None
     try:
-        worker = start_worker(settings, broker, tmp_path, "after-outage", "--beat")
-        wait_for(lambda: state_of(media_file) == MediaFile.State.READY, timeout=90)
+        worker = start_worker(
+            settings, broker, tmp_path, "after-outage", "--beat", EMAIL_URL=f"filemail:///{tmp_path / 'mail'}"
+        )
+        wait_for(lambda: all(state_of(media_file) == MediaFile.State.READY for media_file in media_files), 90)
+        wait_for(lambda: Submission.objects.filter(pk=submission.pk, **EMAILS_SENT).exists())
+        # Two more sweeps, so that one has looked since: nothing is owed any more, and nothing is sent again.
+        log = tmp_path / "worker-after-outage.log"
+        for _ in range(2):
+            wait_for(logs_again(r"sweep_unsent_notifications\[\S+\] succeeded", log, worker))
     finally:
         stop(worker)
         stop(redis)
-    assert media_file.derivatives.count() == 3
+    emails = sent_emails(tmp_path / "mail")
+    assert sorted(message["To"] for message in emails) == [appeal.incident.officer_in_charge.email, "sam@example.org"]
+    [receipt] = [message for message in emails if message["To"] == "sam@example.org"]
+    token = re.search(r"/footage/([^/\s]+)/", receipt.get_payload()).group(1)
+    assert hash_upload_token(token) == submission.upload_token_hash
+    submission.refresh_from_db()
+    assert submission.receipt_token == ""
 
 
-# The upload's side, run in its own process against the test database while the broker is down:
-# rows stored in one transaction, work enqueued after commit (and lost, as Redis is not there).
-SUBMIT_WITH_A_FILE = """
-import hashlib, sys
-import django
-django.setup()
-from django.core.files.base import ContentFile
-from django.db import transaction
-from appeals.models import Appeal
-from submissions.models import MediaFile, Submission
-from submissions.services import create_submission
-from submissions.tasks import process_media_file
+def test_a_worker_rides_out_redis_restarts_and_processes_the_next_file(settings, client, tmp_path):
+    require_subprocess_workers(settings)
+    require(shutil.which("redis-server"), "redis-server")
+    port = free_port()
+    broker = f"redis://127.0.0.1:{port}/0"
+    submission = submission_with_token(make_appeal())
+    redis = start_redis(port, tmp_path)
+    worker = None
+    try:
+        worker = start_worker(settings, broker, tmp_path, "restarts", "--beat")
+        log = tmp_path / "worker-restarts.log"
+        wait_for(lambda: "ready." in log.read_text(), 60)
+        # A task waiting for its countdown, as a retry does: the worker holds its message unacknowledged,
+        # which is what a broker restart used to kill the worker over.
+        with publishing_to(broker):
+            waiting = process_media_file.apply_async(
+                args=[store_media_file(submission, jpeg_bytes()).pk], countdown=3600
+            )
+        wait_for(lambda: f"{waiting.id}] received" in log.read_text())
+        for _ in range(3):
+            lost = logs_again("Connection to broker lost", log, worker)
+            stop(redis)
+            wait_for(lost)
+            reconnected = logs_again("Connected to", log, worker)
+            redis = start_redis(port, tmp_path)
+            wait_for(reconnected)
+            assert not stopped(worker, log), log.read_text()[-3000:]
 
-content = open(sys.argv[2], "rb").read()
-submission, _token = create_submission(
-    appeal=Appeal.objects.get(pk=sys.argv[1]), submission=Submission(account="Dashcam.", is_anonymous=True)
-)
-with transaction.atomic():
-    media_file = MediaFile(
-        submission=submission, original_filename="DASH.MP4", size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
-    media_file.original.save("upload", ContentFile(content), save=False)
-    media_file.save()
-    transaction.on_commit(lambda: process_media_file.delay(media_file.pk), robust=True)
-print(submission.reference)
-"""
+        photo = jpeg_bytes()
+        with publishing_to(broker):
+            location = create(client, TUS_AUTH, len(photo))["Location"]
+            assert patch(client, TUS_AUTH, location, 0, photo).status_code == 204
+        media_file = MediaFile.objects.get(sha256=hashlib.sha256(photo).hexdigest())
+        wait_for(lambda: state_of(media_file) == MediaFile.State.READY)
+        assert not stopped(worker, log)
+    finally:
+        stop(worker)
+        stop(redis)
+
+
+TOKEN = "a-token-for-uploads-while-redis-is-away"
+TUS_AUTH = {"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {TOKEN}"}
+EMAILS_SENT = {"officers_notified_at__isnull": False, "receipt_sent_at__isnull": False}
+
+
+def submission_with_token(appeal, **fields):
+    submission = make_submission(appeal, **fields)
+    submission.set_upload_token(TOKEN)
+    submission.save(update_fields=["upload_token_hash"])
+    return submission
+
+
+def logs_again(pattern, log, worker):
+    """A condition: the worker has logged a line matching `pattern` once more than so far, or has stopped."""
+    seen = len(re.findall(pattern, log.read_text()))
+    return lambda: len(re.findall(pattern, log.read_text())) > seen or stopped(worker, log)
+
+
+def stopped(worker, log):
+    # After an unrecoverable error the embedded beat can keep the process from exiting.
+    return worker.poll() is not None or "Unrecoverable error" in log.read_text()
+
+
+def free_port():
+    # A Redis of our own on a free port, so that stopping it disturbs nobody else.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def publishing_to(broker):
+    """This process's tasks go to `broker`, not run inline, until the block ends."""
+
+    def use(url, eager):
+        # The write URL, as the broker URL itself comes from the environment whatever the settings say.
+        celery_app.conf.broker_write_url = url
+        celery_app.conf.task_always_eager = eager
+        celery_app._after_fork()  # forget the connection pools made for the other broker
+
+    use(broker, eager=False)
+    try:
+        yield
+    finally:
+        use(None, eager=True)
+
+
+def sent_emails(directory):
+    """Every message the file email backend wrote (a file per connection, messages between dashed lines)."""
+    return [
+        email.message_from_string(text)
+        for path in sorted(directory.iterdir())
+        for text in path.read_text().split("-" * 79 + "\n")
+        if text.strip()
+    ]
 
 
 def require_subprocess_workers(settings):
@@ -164,7 +252,8 @@ def worker_environment(settings, broker, **overrides):
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": "tests-only-secret-key",
+        # The tests' own key, so that a worker opens what they sealed.
+        "SECRET_KEY": settings.SECRET_KEY,
         "DATABASE_URL": (
             f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:{database['PORT'] or 5432}"
             f"/{database['NAME']}"
@@ -179,6 +268,8 @@ def worker_environment(settings, broker, **overrides):
         "MEDIA_LEASE_SECONDS": "2",
         "MEDIA_STUCK_AFTER_SECONDS": "1",
         "MEDIA_SWEEP_INTERVAL": "1",
+        "NOTIFY_STUCK_AFTER_SECONDS": "1",
+        "NOTIFY_SWEEP_INTERVAL": "1",
         **overrides,
     }
 

@@ -1,10 +1,19 @@
+from datetime import timedelta
+
 import pytest
-from celery.exceptions import Retry
+from cryptography.fernet import InvalidToken
 from django.core import mail
+from django.utils import timezone
 
 from submissions.models import Notification, NotificationPreference, Submission
+from submissions.references import seal_upload_token, unseal_upload_token
 from submissions.services import create_submission
-from submissions.tasks import notify_new_submission, send_notification_digests
+from submissions.tasks import (
+    notify_new_submission,
+    notify_witness_receipt,
+    send_notification_digests,
+    sweep_unsent_notifications,
+)
 from tests.factories import make_officer, make_submission, wait_for
 from tests.officers import sign_in
 
@@ -28,12 +37,58 @@ def test_officers_of_other_teams_are_not_emailed(demo):
 
 
 @pytest.mark.django_db
-def test_a_failed_send_is_released_for_the_retry(demo, settings):
+def test_emails_never_queued_are_sent_by_the_sweep_exactly_once(demo, django_capture_on_commit_callbacks):
+    # As with the broker down: the account is stored, and the tasks queued on commit never reach a worker.
+    submission, token = create_submission(
+        appeal=demo, submission=Submission(account="I heard three bangs.", contact_email="sam@example.org")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_unsent_notifications.apply()
+    assert mail.outbox == [], "a moment after the request, its own tasks may still be on their way"
+
+    Submission.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            sweep_unsent_notifications.apply()
+
+    assert sorted(message.to[0] for message in mail.outbox) == ["gemma.alger@example.org", "sam@example.org"]
+    [receipt] = [message for message in mail.outbox if message.to == ["sam@example.org"]]
+    assert f"/footage/{token}/" in receipt.body
+    submission.refresh_from_db()
+    assert submission.officers_notified_at is not None
+    assert submission.receipt_sent_at is not None
+    assert submission.receipt_token == ""
+
+
+@pytest.mark.django_db
+def test_a_failed_send_stays_owed_until_the_sweep_sends_it(demo, settings, django_capture_on_commit_callbacks):
+    submission = make_submission(demo, contact_email="sam@example.org", receipt_token=seal_upload_token("the-token"))
     settings.EMAIL_BACKEND = "tests.submissions.test_notifications.BrokenEmailBackend"
-    submission = make_submission(demo)
-    with pytest.raises(Retry):  # autoretry_for=OSError turns the failure into a retry
-        notify_new_submission.apply(args=[submission.pk], throw=True)
+    notify_new_submission.apply(args=[submission.pk])
+    notify_witness_receipt.apply(args=[submission.pk])
+    submission.refresh_from_db()
     assert not Notification.objects.filter(sent_at__isnull=False).exists()
+    assert submission.officers_notified_at is None
+    assert submission.receipt_token, "the token is put back for the sweep"
+    assert submission.receipt_sent_at is None
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    Submission.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_unsent_notifications.apply()
+    assert sorted(message.to[0] for message in mail.outbox) == ["gemma.alger@example.org", "sam@example.org"]
+    [receipt] = [message for message in mail.outbox if message.to == ["sam@example.org"]]
+    assert "/footage/the-token/" in receipt.body
+
+
+def test_a_kept_upload_token_opens_after_the_secret_key_is_rotated(settings):
+    sealed = seal_upload_token("the-token")
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-for-the-tests"
+    assert unseal_upload_token(sealed) == "the-token"
+    settings.SECRET_KEY_FALLBACKS = []
+    with pytest.raises(InvalidToken):
+        unseal_upload_token(sealed)
 
 
 class BrokenEmailBackend:

@@ -377,7 +377,9 @@ def test_a_file_that_changed_after_arrival_fails_with_a_reason():
     assert "does not match" in media_file.state_reason
 
 
-def test_the_sweep_enqueues_files_nobody_is_working_on(settings, samples, monkeypatch):
+def test_the_sweep_enqueues_files_nobody_is_working_on(
+    settings, samples, monkeypatch, django_capture_on_commit_callbacks
+):
     submission = make_submission(make_appeal())
     waiting = store_media_file(submission, samples.h264_mp4(), "a.mp4")
     abandoned = store_media_file(submission, samples.mjpeg_avi(), "b.avi")
@@ -389,8 +391,9 @@ def test_the_sweep_enqueues_files_nobody_is_working_on(settings, samples, monkey
     enqueued = []
     monkeypatch.setattr(process_media_file, "delay", enqueued.append)
 
-    sweep_stuck_media.apply()
-    sweep_stuck_media.apply()
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            sweep_stuck_media.apply()
 
     assert sorted(enqueued) == [waiting.pk, abandoned.pk]
 
@@ -435,12 +438,13 @@ with media.work_folder() as work:
 """
 
 
-def test_the_sweep_sends_an_alert_that_was_never_queued(settings):
+def test_the_sweep_sends_an_alert_that_was_never_queued(settings, django_capture_on_commit_callbacks):
     media_file = store_media_file(make_submission(make_appeal()), b"not media")
     media_file.finish(MediaFile.State.UNPROCESSABLE, "ffprobe could not read the file")
 
-    sweep_stuck_media.apply()
-    sweep_stuck_media.apply()
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            sweep_stuck_media.apply()
 
     assert len(mail.outbox) == 1
     assert Notification.objects.get().event_key == f"media_unprocessable:{media_file.pk}"

@@ -13,7 +13,7 @@ from PIL import Image
 
 from submissions import tus
 from submissions.models import MediaFile, Upload
-from submissions.tasks import expire_uploads
+from submissions.tasks import expire_uploads, store_whole_uploads
 from tests.factories import make_submission
 
 pytestmark = pytest.mark.django_db
@@ -356,10 +356,7 @@ def test_a_whole_upload_whose_storing_was_cut_off_is_stored_on_the_next_head(cli
     data = jpeg_bytes()
     location = create(client, auth, len(data))["Location"]
 
-    def crash(**kwargs):
-        raise OSError("the worker died here")
-
-    monkeypatch.setattr(tus, "complete_upload", crash)
+    monkeypatch.setattr(tus, "complete_upload", crash_storing)
     with pytest.raises(OSError):
         patch(client, auth, location, 0, data)
     monkeypatch.undo()
@@ -368,6 +365,61 @@ def test_a_whole_upload_whose_storing_was_cut_off_is_stored_on_the_next_head(cli
     assert head.status_code == 200
     assert head["Upload-Offset"] == str(len(data))
     assert MediaFile.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_whole_upload_whose_request_died_is_stored_by_the_sweep_and_never_expired(
+    client, auth, submission, monkeypatch
+):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    monkeypatch.setattr(tus, "complete_upload", crash_storing)
+    with pytest.raises(OSError):
+        patch(client, auth, location, 0, data)
+    monkeypatch.undo()
+    # The witness never comes back, and the expiry time passes.
+    Upload.objects.update(expires_at=timezone.now() - timedelta(days=1))
+    upload = Upload.objects.get()
+
+    expire_uploads()
+    assert upload.partial_path.read_bytes() == data, "the expiry leaves a whole upload alone"
+    with open(upload.partial_path, "r+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        store_whole_uploads()
+        assert not MediaFile.objects.exists(), "an upload a request is storing is left to that request"
+    store_whole_uploads()
+
+    media_file = MediaFile.objects.get()
+    assert media_file.sha256 == hashlib.sha256(data).hexdigest()
+    assert media_file.original.read() == data
+    assert media_file.content_type == "image/jpeg"
+    upload.refresh_from_db()
+    assert upload.media_file == media_file
+    assert not upload.partial_path.exists()
+    head = client.head(location, headers=auth)
+    assert (head.status_code, head["Upload-Offset"]) == (200, str(len(data)))
+
+
+def test_a_whole_upload_missing_bytes_on_disk_is_not_stored_and_can_expire(client, auth, submission, monkeypatch):
+    data = jpeg_bytes()
+    location = create(client, auth, len(data))["Location"]
+    monkeypatch.setattr(tus, "complete_upload", crash_storing)
+    with pytest.raises(OSError):
+        patch(client, auth, location, 0, data)
+    monkeypatch.undo()
+    upload = Upload.objects.get()
+    with open(upload.partial_path, "r+b") as partial:
+        partial.truncate(12_000)
+
+    store_whole_uploads()
+    assert not MediaFile.objects.exists()
+    assert Upload.objects.get().offset == 12_000
+    Upload.objects.update(expires_at=timezone.now() - timedelta(days=1))
+    expire_uploads()
+    assert not Upload.objects.exists()
+
+
+def crash_storing(**kwargs):
+    raise OSError("the worker died here")
 
 
 def test_bytes_a_crash_took_from_the_disk_are_asked_for_again(client, auth, submission):
