@@ -167,7 +167,7 @@ class AppealUpdateAdmin(admin.ModelAdmin):
     search_fields = ["title", "appeal__headline"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(appeal__in=Appeal.objects.visible_to(request.user))
+        return super().get_queryset(request).visible_to(request.user)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "appeal":

@@ -13,7 +13,7 @@ from django.utils import timezone
 from PIL import Image, ImageOps
 
 from appeals.caching import invalidate_public_pages
-from incidents.models import Incident
+from incidents.models import Incident, IncidentScopedQuerySet
 
 SEARCHED_FIELDS = [
     "headline",
@@ -27,16 +27,15 @@ SEARCHED_FIELDS = [
 ]
 
 
-class AppealQuerySet(models.QuerySet):
+class AppealQuerySet(IncidentScopedQuerySet):
+    incident_lookup = "incident"
+
     def published(self):
         """Appeals the public may read: open ones and closed ones (which say they are closed)."""
         return self.filter(status__in=[Appeal.Status.PUBLISHED, Appeal.Status.CLOSED])
 
     def open(self):
         return self.filter(status=Appeal.Status.PUBLISHED)
-
-    def visible_to(self, user):
-        return self.filter(incident__in=Incident.objects.visible_to(user))
 
     def search(self, text):
         """Appeals matching a search: PostgreSQL full-text search, or on SQLite every word found somewhere."""
@@ -153,6 +152,10 @@ class Appeal(models.Model):
                 image.withdraw(by=by)
 
 
+class AppealUpdateQuerySet(IncidentScopedQuerySet):
+    incident_lookup = "appeal__incident"
+
+
 class AppealUpdate(models.Model):
     """A dated public update on an appeal: an arrest, a charge, a new image, the closure."""
 
@@ -160,6 +163,8 @@ class AppealUpdate(models.Model):
     posted_at = models.DateTimeField(default=timezone.now)
     title = models.CharField(max_length=160)
     body = models.TextField()
+
+    objects = AppealUpdateQuerySet.as_manager()
 
     class Meta:
         ordering = ["-posted_at"]

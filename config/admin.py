@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
-from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.shortcuts import render
 from django.urls import path
@@ -12,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appeals.models import Appeal
 from evidence import views as evidence_views
+from incidents.access import colleagues_of
 from submissions.models import MediaFile, Submission
 
 
@@ -26,18 +26,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-def is_supervisor(user):
-    return user.is_superuser or user.has_perm("incidents.view_all_incidents")
-
-
-def colleagues_of(user):
-    """The officers `user` may assign work to: members of their teams, or every officer for a supervisor."""
-    officers = get_user_model().objects.filter(is_active=True, is_staff=True)
-    if is_supervisor(user):
-        return officers
-    return officers.filter(teams__in=user.teams.all()).distinct()
 
 
 class OfficersAutocompleteJsonView(AutocompleteJsonView):

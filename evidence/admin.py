@@ -4,7 +4,6 @@ from django.utils.html import format_html
 
 from config.admin import ReadOnlyAdmin
 from evidence.models import AuditEntry, EvidenceExport
-from submissions.models import Submission
 
 
 @admin.register(AuditEntry)
@@ -19,7 +18,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     actions = None
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(submission__in=Submission.objects.visible_to(request.user))
+        return super().get_queryset(request).visible_to(request.user)
 
 
 @admin.register(EvidenceExport)
@@ -32,7 +31,7 @@ class EvidenceExportAdmin(ReadOnlyAdmin):
     actions = None
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(submission__in=Submission.objects.visible_to(request.user))
+        return super().get_queryset(request).visible_to(request.user)
 
     @admin.display(description="Download")
     def download(self, obj):

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from incidents.models import IncidentScopedQuerySet
 from submissions.models import MediaFile, Submission, evidence_storage
 
 
@@ -8,7 +9,9 @@ class AuditTrailIsAppendOnly(Exception):
     pass
 
 
-class AuditEntryQuerySet(models.QuerySet):
+class AuditEntryQuerySet(IncidentScopedQuerySet):
+    incident_lookup = "submission__appeal__incident"
+
     def update(self, **kwargs):
         raise AuditTrailIsAppendOnly("Audit entries cannot be changed.")
 
@@ -84,6 +87,10 @@ def export_upload_to(export, filename):
     return f"exports/{export.submission.reference}/{export.pk}.zip"
 
 
+class EvidenceExportQuerySet(IncidentScopedQuerySet):
+    incident_lookup = "submission__appeal__incident"
+
+
 class EvidenceExport(models.Model):
     """A zip of a submission's originals, derivatives, manifest and audit trail, built by a worker."""
 
@@ -103,6 +110,8 @@ class EvidenceExport(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EvidenceExportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-requested_at"]

@@ -12,17 +12,18 @@ from evidence.services import record, record_access, request_export
 from submissions.models import Derivative, MediaFile, Submission
 
 
-def _visible_submissions(request, permission="submissions.view_submission"):
+def _visible(request, model, permission="submissions.view_submission"):
+    """The records of `model` this officer may see, given the right to use this view at all."""
     if not request.user.has_perm(permission):
         raise PermissionDenied
-    return Submission.objects.visible_to(request.user)
+    return model.objects.visible_to(request.user)
 
 
 def serve_derivative(request, pk):
     """The web proxy for the player (with Range for seeking), or a poster, contact sheet or preview."""
     derivative = get_object_or_404(
-        Derivative.objects.select_related("media_file__submission")
-        .filter(media_file__submission__in=_visible_submissions(request))
+        _visible(request, Derivative)
+        .select_related("media_file__submission")
         # Quarantined files are never previewed or played.
         .exclude(media_file__state=MediaFile.State.QUARANTINED)
         .exclude(media_file__scan_state=MediaFile.ScanState.INFECTED),
@@ -49,9 +50,7 @@ class DownloadReasonForm(forms.Form):
 
 def download_original(request, pk):
     """Ask why, record the reason in the audit trail, then send the witness's original file."""
-    media_file = get_object_or_404(
-        MediaFile.objects.select_related("submission").filter(submission__in=_visible_submissions(request)), pk=pk
-    )
+    media_file = get_object_or_404(_visible(request, MediaFile).select_related("submission"), pk=pk)
     form = DownloadReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         record(
@@ -81,7 +80,7 @@ def download_original(request, pk):
 
 @require_POST
 def export_submission(request, pk):
-    submission = get_object_or_404(_visible_submissions(request, "evidence.add_evidenceexport"), pk=pk)
+    submission = get_object_or_404(_visible(request, Submission, "evidence.add_evidenceexport"), pk=pk)
     request_export(submission=submission, by=request.user)
     messages.success(request, f"The evidence export of {submission.reference} is being built.")
     return redirect(submission.get_admin_url() + "#exports")
@@ -89,10 +88,9 @@ def export_submission(request, pk):
 
 def download_export(request, pk):
     export = get_object_or_404(
-        EvidenceExport.objects.select_related("submission").filter(
-            submission__in=_visible_submissions(request, "evidence.view_evidenceexport"),
-            state=EvidenceExport.State.READY,
-        ),
+        _visible(request, EvidenceExport, "evidence.view_evidenceexport")
+        .select_related("submission")
+        .filter(state=EvidenceExport.State.READY),
         pk=pk,
     )
     record(

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from config.admin import colleagues_of, is_supervisor
+from incidents.access import colleagues_of, is_supervisor
 from incidents.models import Incident, Team
 
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from incidents.access import is_supervisor
 from incidents.references import normalise_cad_reference
 
 
@@ -23,9 +24,18 @@ class IncidentQuerySet(models.QuerySet):
         """The access rule: officers see their own teams' incidents; supervisors see all."""
         if not user.is_active or not user.is_staff:
             return self.none()
-        if user.is_superuser or user.has_perm("incidents.view_all_incidents"):
+        if is_supervisor(user):
             return self
         return self.filter(team__members=user).distinct()
+
+
+class IncidentScopedQuerySet(models.QuerySet):
+    """Records that belong to an incident: an officer sees them where they may see the incident."""
+
+    incident_lookup = None  # the path from the record to its incident, for example "appeal__incident"
+
+    def visible_to(self, user):
+        return self.filter(**{f"{self.incident_lookup}__in": Incident.objects.visible_to(user)})
 
 
 class Incident(models.Model):

@@ -13,9 +13,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from appeals.templatetags.govuk import govuk_date, govuk_datetime, govuk_time
-from config.admin import ReadOnlyAdmin, colleagues_of
+from config.admin import ReadOnlyAdmin
 from evidence.models import AuditEntry
 from evidence.services import record, request_export
+from incidents.access import colleagues_of
 from submissions.models import Derivative, MediaFile, NotificationPreference, Submission, SubmissionNote
 from submissions.services import TriageError, add_note, assign, change_state, set_priority
 
@@ -532,7 +533,7 @@ class MediaFileAdmin(ReadOnlyAdmin):
     exclude = ["original"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(submission__in=Submission.objects.visible_to(request.user))
+        return super().get_queryset(request).visible_to(request.user)
 
     @admin.display(description="Original")
     def download_original(self, obj):

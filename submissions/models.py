@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appeals.models import Appeal
-from incidents.models import Incident
+from incidents.models import IncidentScopedQuerySet
 from submissions.files import SNIFF_BYTES, check_content_type
 from submissions.references import REFERENCE_PATTERN, hash_upload_token, new_receipt_reference
 
@@ -33,9 +33,8 @@ def without_paths(text: str) -> str:
     return " ".join(SERVER_PATH.sub(" ", text).split())
 
 
-class SubmissionQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(appeal__incident__in=Incident.objects.visible_to(user))
+class SubmissionQuerySet(IncidentScopedQuerySet):
+    incident_lookup = "appeal__incident"
 
     def media_ready(self):
         """Submissions with a file officers can watch or view now, whatever became of the others."""
@@ -274,7 +273,9 @@ def original_upload_to(media_file, filename):
     return f"originals/{media_file.submission.reference}/{media_file.sha256}"
 
 
-class MediaFileQuerySet(models.QuerySet):
+class MediaFileQuerySet(IncidentScopedQuerySet):
+    incident_lookup = "submission__appeal__incident"
+
     def claim(self, pk):
         """Take a file for processing: one that waits, or one whose worker stopped renewing its hold.
 
@@ -478,6 +479,10 @@ def derivative_upload_to(derivative, filename):
     return f"derivatives/{media_file.submission.reference}/{media_file.pk}/{derivative.kind}{derivative.extension()}"
 
 
+class DerivativeQuerySet(IncidentScopedQuerySet):
+    incident_lookup = "media_file__submission__appeal__incident"
+
+
 class Derivative(models.Model):
     """A file made from an original (poster, contact sheet, preview, web proxy), reproducible from it."""
 
@@ -499,6 +504,8 @@ class Derivative(models.Model):
     tool_version = models.CharField(max_length=200)
     arguments = models.JSONField(default=list, help_text="The exact arguments, to reproduce it.")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DerivativeQuerySet.as_manager()
 
     class Meta:
         ordering = ["media_file", "kind"]
