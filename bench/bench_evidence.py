@@ -31,8 +31,8 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from evidence.exports import build_export, verify_export_file  # noqa: E402
 from evidence.models import EvidenceExport  # noqa: E402
-from evidence.services import build_export, verify_export_file  # noqa: E402
 from tests.officers import add_derivative, sign_in, store_media_file, team_with_submission  # noqa: E402
 
 

@@ -5,8 +5,8 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
+from evidence.exports import ExportError, build_export
 from evidence.models import EvidenceExport
-from evidence.services import ExportError, build_export
 from submissions.tasks import enqueue_on_commit
 
 log = logging.getLogger(__name__)

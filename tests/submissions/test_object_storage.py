@@ -20,8 +20,8 @@ from django.urls import reverse
 from storages.backends.s3 import S3Storage
 
 from appeals.models import AppealImage
+from evidence.exports import verify_export_file
 from evidence.models import EvidenceExport
-from evidence.services import verify_export_file
 from submissions.models import Derivative, MediaFile
 from submissions.tasks import process_media_file
 from tests.appeals.images import make_image

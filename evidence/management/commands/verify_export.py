@@ -4,8 +4,8 @@ import zipfile
 
 from django.core.management.base import BaseCommand, CommandError
 
+from evidence.exports import sha256_of_path, verify_export_file
 from evidence.models import EvidenceExport
-from evidence.services import sha256_of_path, verify_export_file
 
 
 class Command(BaseCommand):
