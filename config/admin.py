@@ -15,19 +15,6 @@ from incidents.access import colleagues_of
 from submissions.models import MediaFile, Submission
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records officers may look at but never add, change or delete here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class OfficersAutocompleteJsonView(AutocompleteJsonView):
     """Assignee look-ups search the officer's colleagues, without needing the right to browse all users."""
 

@@ -7,10 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from evidence.admin import describe_metadata
 from evidence.models import AuditEntry
-from submissions.admin import describe_metadata
+from evidence.triage import TriageError, change_state
 from submissions.models import Derivative, MediaFile, Submission, SubmissionNote
-from submissions.services import TriageError, change_state
 from tests.factories import LONDON, make_submission
 from tests.officers import add_derivative, sign_in, store_media_file
 
