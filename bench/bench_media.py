@@ -81,7 +81,7 @@ def run_pipeline(path):
     from django.core.files import File
 
     from submissions.models import Derivative, MediaFile
-    from submissions.tasks import process_media_file
+    from submissions.pipeline import process_media_file
     from tests.factories import make_appeal, make_submission
 
     appeal = make_appeal(make_incident_for_bench())

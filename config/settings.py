@@ -259,6 +259,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "notify"
+# Task modules besides each app's tasks.py, which autodiscovery finds by itself.
+CELERY_IMPORTS = ["submissions.notifications", "submissions.pipeline"]
 CELERY_TASK_ROUTES = {
     "submissions.tasks.process_*": {"queue": "media"},
     "submissions.tasks.notify_*": {"queue": "notify"},

@@ -8,7 +8,7 @@ from django.utils import timezone
 from evidence.models import AuditEntry, EvidenceExport
 from evidence.tasks import build_evidence_export
 from submissions.models import MediaFile, Submission
-from submissions.tasks import enqueue_on_commit
+from submissions.queueing import enqueue_on_commit
 
 # One played/viewed entry covers the many Range requests a player makes while seeking.
 ACCESS_WINDOW = timedelta(minutes=10)

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from evidence.exports import ExportError, build_export
 from evidence.models import EvidenceExport
-from submissions.tasks import enqueue_on_commit
+from submissions.queueing import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,11 @@ from django.utils import timezone
 from appeals.models import Appeal
 from submissions.files import FileRefused, too_many_files_message
 from submissions.models import MediaFile, Submission, Upload
+from submissions.notifications import notify_new_submission, notify_witness_receipt
+from submissions.pipeline import process_media_file
+from submissions.queueing import enqueue_on_commit
 from submissions.references import new_upload_token, seal_upload_token
 from submissions.streaming import sync_and_hash
-from submissions.tasks import enqueue_on_commit, notify_new_submission, notify_witness_receipt, process_media_file
 
 
 def create_submission(*, appeal: Appeal, submission: Submission) -> tuple[Submission, str]:

@@ -196,7 +196,7 @@ def test_officers_are_emailed_the_reference_without_the_account(client, demo, dj
 
 @pytest.mark.django_db
 def test_the_receipt_is_sent_once_however_often_the_task_runs(demo):
-    from submissions.tasks import notify_witness_receipt
+    from submissions.notifications import notify_witness_receipt
     from tests.factories import make_submission
 
     submission = make_submission(demo, contact_email="sam@example.org", receipt_token=seal_upload_token("the-token"))

@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from submissions.models import Derivative, MediaFile, Submission
+from submissions.pipeline import process_media_file
 from submissions.references import hash_upload_token
-from submissions.tasks import process_media_file
 from tests.conftest import require
 from tests.factories import make_appeal, make_submission, wait_for
 from tests.services import start_redis, stop

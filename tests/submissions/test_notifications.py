@@ -6,14 +6,14 @@ from django.core import mail
 from django.utils import timezone
 
 from submissions.models import Notification, NotificationPreference, Submission
-from submissions.references import seal_upload_token, unseal_upload_token
-from submissions.services import create_submission
-from submissions.tasks import (
+from submissions.notifications import (
     notify_new_submission,
     notify_witness_receipt,
     send_notification_digests,
     sweep_unsent_notifications,
 )
+from submissions.references import seal_upload_token, unseal_upload_token
+from submissions.services import create_submission
 from tests.factories import make_officer, make_submission, wait_for
 from tests.officers import sign_in
 

@@ -23,7 +23,7 @@ from appeals.models import AppealImage
 from evidence.exports import verify_export_file
 from evidence.models import EvidenceExport
 from submissions.models import Derivative, MediaFile
-from submissions.tasks import process_media_file
+from submissions.pipeline import process_media_file
 from tests.appeals.images import make_image
 from tests.factories import make_submission
 from tests.officers import sign_in

@@ -20,7 +20,7 @@ from PIL import Image
 
 from submissions import media
 from submissions.models import Derivative, MediaFile, Notification
-from submissions.tasks import process_media_file, sweep_stuck_media
+from submissions.pipeline import process_media_file, sweep_stuck_media
 from tests.conftest import CLAMD_TEST_MAX_BYTES, require
 from tests.factories import make_appeal, make_submission, wait_for
 from tests.officers import sign_in, team_with_submission

@@ -1,0 +1,192 @@
+"""Emails to officers (now, or in a daily digest) and the witness's receipt, each sent at most once.
+
+The tasks keep the names they were first queued under (submissions.tasks.*): routes, beat and queued messages use them.
+"""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from cryptography.fernet import InvalidToken
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from submissions.models import MediaFile, Notification, NotificationPreference, Submission
+from submissions.queueing import enqueue_on_commit
+from submissions.references import unseal_upload_token
+
+log = logging.getLogger(__name__)
+
+
+# No automatic retries: a failed send is owed still, and sweep_unsent_notifications queues it again.
+@shared_task(name="submissions.tasks.notify_new_submission", soft_time_limit=30, time_limit=45)
+def notify_new_submission(submission_id: int):
+    """Email the incident's officers that a submission arrived; at most once per officer."""
+    submission = Submission.objects.select_related("appeal__incident").filter(pk=submission_id).first()
+    if submission is None:
+        log.warning("Submission %s is gone; nothing to notify", submission_id)
+        return
+    if submission.officers_notified_at is not None:
+        log.info("Officers were already told of submission %s", submission.pk)
+        return
+    subject = f"New information for {submission.appeal.incident.reference}: {submission.reference}"
+    body = render_to_string(
+        "submissions/email/new_submission.txt",
+        {"submission": submission, "admin_url": settings.SITE_URL + submission.get_admin_url()},
+    )
+    notify_officers(f"new_submission:{submission.pk}", submission, subject, body)
+    Submission.objects.filter(pk=submission.pk).update(officers_notified_at=timezone.now())
+
+
+@shared_task(
+    name="submissions.tasks.notify_media_problem",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+    soft_time_limit=30,
+    time_limit=45,
+)
+def notify_media_problem(media_file_id: int):
+    """Email the incident's officers that a file was quarantined, could not be processed or failed."""
+    media_file = MediaFile.objects.select_related("submission__appeal__incident").filter(pk=media_file_id).first()
+    if media_file is None or media_file.state not in MediaFile.PROBLEM_STATES:
+        return
+    submission = media_file.submission
+    state = media_file.get_state_display().lower()
+    subject = f"A file in {submission.reference} ({submission.appeal.incident.reference}) is {state}"
+    body = render_to_string(
+        "submissions/email/media_problem.txt",
+        {
+            "media_file": media_file,
+            "submission": submission,
+            "state": state,
+            "admin_url": settings.SITE_URL + submission.get_admin_url(),
+        },
+    )
+    notify_officers(media_problem_event_key(media_file), submission, subject, body)
+
+
+def media_problem_event_key(media_file):
+    return f"media_{media_file.state}:{media_file.pk}"
+
+
+def notify_officers(event_key, submission, subject, body):
+    """Tell each officer once: by email now, or in tomorrow's digest if they chose one."""
+    for officer in submission.officers_to_notify():
+        if NotificationPreference.wants_digest(officer):
+            Notification.objects.get_or_create(
+                event_key=event_key, recipient=officer, defaults={"submission": submission, "summary": subject}
+            )
+        else:
+            send_notification_once(event_key, officer, submission, subject, body)
+
+
+def send_notification_once(event_key, recipient, submission, subject, body):
+    """Claim the (event, recipient) row, then send; a second run finds it claimed and does nothing."""
+    with transaction.atomic():
+        notification, _ = Notification.objects.get_or_create(
+            event_key=event_key, recipient=recipient, defaults={"submission": submission, "summary": subject}
+        )
+        claimed = Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(sent_at=timezone.now())
+    if not claimed:
+        return
+    try:
+        send_mail(subject, body, None, [recipient.email])
+    except Exception:
+        # Release the claim so the retry sends it.
+        Notification.objects.filter(pk=notification.pk).update(sent_at=None)
+        raise
+
+
+@shared_task(
+    name="submissions.tasks.send_notification_digests",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+    soft_time_limit=120,
+    time_limit=150,
+)
+def send_notification_digests():
+    """One email per officer listing every notification not sent yet; each event appears in one digest."""
+    recipients = Notification.objects.filter(sent_at__isnull=True).values_list("recipient", flat=True).distinct()
+    for recipient_id in recipients:
+        with transaction.atomic():
+            pending = list(
+                Notification.objects.select_for_update(skip_locked=True)
+                .select_related("recipient", "submission")
+                .filter(recipient_id=recipient_id, sent_at__isnull=True)
+                .order_by("created_at")
+            )
+            Notification.objects.filter(pk__in=[n.pk for n in pending]).update(sent_at=timezone.now())
+        if not pending:
+            continue
+        recipient = pending[0].recipient
+        body = render_to_string(
+            "submissions/email/digest.txt",
+            {"notifications": pending, "site_url": settings.SITE_URL},
+        )
+        try:
+            send_mail(f"Witness appeals: {len(pending)} updates", body, None, [recipient.email])
+        except Exception:
+            Notification.objects.filter(pk__in=[n.pk for n in pending]).update(sent_at=None)
+            raise
+
+
+@shared_task(name="submissions.tasks.notify_witness_receipt", soft_time_limit=30, time_limit=45)
+def notify_witness_receipt(submission_id: int):
+    """Email the witness their reference and private "add more footage" link, once; never the account.
+
+    Only the token's hash is stored, but the email needs the token itself, and the broker may be down when
+    the account is sent. So the token waits, encrypted with a key derived from SECRET_KEY, in
+    `receipt_token` (a backup holds only ciphertext); one conditional UPDATE claims the receipt and wipes
+    the token, so two runs never both send. A failed send puts it back for the sweep.
+    """
+    submission = Submission.objects.select_related("appeal").filter(pk=submission_id).first()
+    if submission is None or not submission.receipt_token:
+        log.info("Submission %s is gone or owes no receipt", submission_id)
+        return
+    sealed = submission.receipt_token
+    try:
+        token = unseal_upload_token(sealed)
+    except InvalidToken:
+        log.error("The receipt of submission %s cannot be sent: SECRET_KEY changed with no fallback", submission.pk)
+        Submission.objects.filter(pk=submission.pk, receipt_token=sealed).update(receipt_token="")
+        return
+    claimed = Submission.objects.filter(pk=submission.pk, receipt_token=sealed).update(
+        receipt_token="", receipt_sent_at=timezone.now()
+    )
+    if not claimed:
+        log.info("Receipt for submission %s was already sent", submission.pk)
+        return
+    context = {
+        "submission": submission,
+        "appeal": submission.appeal,
+        "FORCE_NAME": settings.FORCE_NAME,
+        "footage_url": settings.SITE_URL + reverse("submissions:footage", args=[token]),
+    }
+    try:
+        send_mail(
+            f"Your reference {submission.reference}: information sent to {settings.FORCE_NAME}",
+            render_to_string("submissions/email/receipt.txt", context),
+            None,
+            [submission.contact_email],
+        )
+    except Exception:
+        Submission.objects.filter(pk=submission.pk).update(receipt_token=sealed, receipt_sent_at=None)
+        raise
+
+
+@shared_task(name="submissions.tasks.sweep_unsent_notifications", soft_time_limit=60, time_limit=90)
+def sweep_unsent_notifications():
+    """Queue again the emails owed for new submissions: never queued (the broker was down) or failed to send."""
+    owed = Submission.objects.filter(
+        created_at__lt=timezone.now() - timedelta(seconds=settings.NOTIFY_STUCK_AFTER_SECONDS)
+    )
+    for pk in owed.filter(officers_notified_at__isnull=True).values_list("pk", flat=True)[:1000]:
+        enqueue_on_commit(notify_new_submission, pk)
+    for pk in owed.exclude(receipt_token="").values_list("pk", flat=True)[:1000]:
+        enqueue_on_commit(notify_witness_receipt, pk)
