@@ -2,6 +2,7 @@ import re
 import subprocess
 import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -111,3 +112,20 @@ def test_without_debug_pages_are_served_once_static_files_are_collected(manifest
     response = client.get(demo.get_absolute_url())
     assert response.status_code == 200
     assert re.search(rb"/static/css/site\.[0-9a-f]{12}\.css", response.content)
+
+
+def test_imports_run_one_way_without_cycles():
+    """config -> evidence -> submissions -> appeals -> incidents, as the contracts in pyproject.toml say."""
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([lint_imports, "--no-cache"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workers_know_every_task_that_beat_queues(settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled <= set(app.tasks)
+    assert app.amqp.router.route({}, "submissions.tasks.process_media_file")["queue"].name == "media"
+    assert app.amqp.router.route({}, "submissions.tasks.notify_new_submission")["queue"].name == "notify"
