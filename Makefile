@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in emails, share tags and QR codes name the address the site is served on.
+export SITE_URL ?= http://$(HOST):$(PORT)
 # Local development unless the environment says otherwise.
 export DEBUG ?= true
 
@@ -24,6 +26,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.run-installed
 	@scripts/system-packages.sh run
+	@# Without DEBUG, static files are served from their collected, hashed copies.
+	@[ "$$DEBUG" = true ] || $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	@# Uploads are scanned by a local clamd when ClamAV is installed (test signatures only: it
@@ -36,6 +40,7 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.dev-installed
 	@scripts/system-packages.sh test
+	@scripts/html-checker.sh $(VENV)/share/vnu.jar
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

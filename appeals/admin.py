@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from appeals.models import Appeal, AppealImage, AppealUpdate
+from appeals.templatetags.govuk import govuk_datetime
 
 
 class AppealUpdateInline(admin.StackedInline):
@@ -15,32 +16,48 @@ class AppealUpdateInline(admin.StackedInline):
 
 
 class AppealImageForm(forms.ModelForm):
+    withdraw = forms.BooleanField(
+        label="Withdraw this image",
+        required=False,
+        help_text="Removes it from the public page, share previews and caches at once, when you save. "
+        "This cannot be undone.",
+    )
+
     class Meta:
         model = AppealImage
-        fields = ["original", "alt_text", "caption", "position"]
+        fields = ["original", "alt_text", "caption", "position", "keep_after_closing"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            # The public copy is made once, and browsers keep it for a day: a replacement is a new image.
+            # The public copy is made once: a replacement is a new image, with a new address.
             self.fields["original"].disabled = True
-            self.fields["original"].help_text = "To replace the image, delete this one and add a new one."
+            # Kept under a generated name with no extension: checking the extension again would refuse every save.
+            self.fields["original"].validators = []
+            self.fields["original"].help_text = "To replace the image, withdraw this one and add a new one."
+        if not self.instance.pk or self.instance.withdrawn_at:
+            self.fields["withdraw"].disabled = True
 
 
 class AppealImageInline(admin.StackedInline):
     model = AppealImage
     form = AppealImageForm
     extra = 0
-    fields = ["original", "public_preview", "alt_text", "caption", "position"]
+    # Withdrawn, not deleted: the row is the record of what the public were shown, and until when.
+    can_delete = False
+    fields = ["original", "public_preview", "alt_text", "caption", "position", "keep_after_closing", "withdraw"]
     readonly_fields = ["public_preview"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("appeal")
+        return super().get_queryset(request).select_related("appeal", "withdrawn_by")
 
     @admin.display(description="As the public see it")
     def public_preview(self, image):
         if not image.pk:
             return "Shown once saved: a copy with all metadata (such as location and camera) removed."
+        if image.withdrawn_at:
+            by = f" by {image.withdrawn_by}" if image.withdrawn_by else ""
+            return f"Withdrawn on {govuk_datetime(image.withdrawn_at)}{by}: no longer shown to the public."
         url = reverse("appeals:image", args=[image.appeal.slug, image.pk])
         return format_html('<img src="{}" alt="{}" width="{}">', url, image.alt_text, min(image.width, 320))
 
@@ -70,6 +87,16 @@ class AppealAdmin(admin.ModelAdmin):
         if not appeal.pk:
             return "-"
         return format_html('<a href="{}">Preview the public page</a>', reverse("appeals:preview", args=[appeal.slug]))
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is not AppealImage:
+            return
+        for image_form in formset.forms:
+            image = image_form.instance
+            if image_form.cleaned_data.get("withdraw") and image.withdraw(by=request.user):
+                self.log_change(request, form.instance, f"Withdrew the image “{image}”")
+                self.message_user(request, f"Withdrawn: the image “{image}”.", messages.SUCCESS)
 
     def get_urls(self):
         return [
@@ -106,7 +133,7 @@ class AppealAdmin(admin.ModelAdmin):
             if change == "publish" and appeal.status != Appeal.Status.PUBLISHED:
                 appeal.publish()
             elif change == "close" and appeal.status == Appeal.Status.PUBLISHED:
-                appeal.close()
+                appeal.close(by=request.user)
             else:
                 continue
             self.log_change(request, appeal, f"{change.capitalize()}ed")

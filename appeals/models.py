@@ -3,14 +3,16 @@ import operator
 import uuid
 from io import BytesIO
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageOps
 
+from appeals.caching import invalidate_public_pages
 from incidents.models import Incident
 
 SEARCHED_FIELDS = [
@@ -141,10 +143,14 @@ class Appeal(models.Model):
         self.closed_at = None
         self.save(update_fields=["status", "published_at", "closed_at", "updated_at"])
 
-    def close(self):
-        self.status = self.Status.CLOSED
-        self.closed_at = timezone.now()
-        self.save(update_fields=["status", "closed_at", "updated_at"])
+    def close(self, *, by=None):
+        """Close the appeal and withdraw its released images, except those marked to be kept after closing."""
+        with transaction.atomic():
+            self.status = self.Status.CLOSED
+            self.closed_at = timezone.now()
+            self.save(update_fields=["status", "closed_at", "updated_at"])
+            for image in self.images.released().filter(keep_after_closing=False):
+                image.withdraw(by=by)
 
 
 class AppealUpdate(models.Model):
@@ -175,8 +181,18 @@ def original_image_upload_to(image, filename):
     return f"appeal-images/originals/{uuid.uuid4().hex}"
 
 
+class AppealImageQuerySet(models.QuerySet):
+    def released(self):
+        """Images the public may see: those not withdrawn."""
+        return self.filter(withdrawn_at__isnull=True)
+
+
 class AppealImage(models.Model):
-    """A released image, such as a CCTV still. The public only ever see the re-encoded derivative."""
+    """A released image, such as a CCTV still. The public only ever see the re-encoded derivative.
+
+    Withdrawing an image is final: the row stays as the record of what was shown and when, the public copy is
+    deleted and its address answers 410. To show it again, add it again.
+    """
 
     # Long enough for a CCTV still to be read on a big screen, small enough for a phone on 3G.
     MAX_PIXELS = 1600
@@ -196,12 +212,27 @@ class AppealImage(models.Model):
     )
     caption = models.CharField(max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers come first.")
+    keep_after_closing = models.BooleanField(
+        default=False,
+        help_text="Images are withdrawn when the appeal closes unless this is ticked. Tick it only when the image "
+        "must stay public after closing, for example of stolen property still to be returned.",
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppealImageQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "pk"]
         constraints = [
             models.CheckConstraint(name="appealimage_alt_text_required", condition=~models.Q(alt_text="")),
+            models.CheckConstraint(
+                name="appealimage_withdrawn_by_has_date",
+                condition=models.Q(withdrawn_by__isnull=True) | models.Q(withdrawn_at__isnull=False),
+            ),
         ]
         indexes = [
             # An appeal's images in order, and the first one for share previews.
@@ -226,6 +257,24 @@ class AppealImage(models.Model):
             width, height = self.original.width, self.original.height
             if width * height > self.MAX_UPLOAD_PIXELS:
                 raise ValidationError({"original": "The image is too large: use one under 50 megapixels."})
+
+    def withdraw(self, *, by=None):
+        """Take the image off the public site at once. Returns False if it was already withdrawn.
+
+        Every cached public page goes stale, and the public copy's bytes are deleted once the withdrawal is
+        committed (a rollback leaves the image as it was).
+        """
+        withdrawn_at = timezone.now()
+        claimed = AppealImage.objects.filter(pk=self.pk, withdrawn_at__isnull=True).update(
+            withdrawn_at=withdrawn_at, withdrawn_by=by
+        )
+        if not claimed:
+            return False
+        self.withdrawn_at, self.withdrawn_by = withdrawn_at, by
+        invalidate_public_pages()
+        public = self.public
+        transaction.on_commit(lambda: public.storage.delete(public.name), robust=True)
+        return True
 
     def make_public_derivative(self):
         """Re-encode the original as a plain JPEG: the pixels only, no EXIF, GPS, XMP, ICC or comments."""

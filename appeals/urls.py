@@ -17,4 +17,7 @@ urlpatterns = [
     path("feed/", public_page(AppealsFeed()), name="feed"),
     path("sitemap.xml", public_page(sitemap, params=["p"]), {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots"),
+    path("privacy/", views.privacy_notice, name="privacy"),
+    path("accessibility-statement/", views.accessibility_statement, name="accessibility"),
+    path("cookies/", views.cookies, name="cookies"),
 ]

@@ -1,17 +1,21 @@
 import json
 import sys
+from datetime import timedelta
 
 import segno
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseServerError, QueryDict
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseGone, HttpResponseServerError, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template import loader
 from django.templatetags.static import static
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timeuntil
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -95,7 +99,7 @@ def appeal_preview(request, slug):
 
 def appeal_page_context(appeal):
     updates = list(appeal.updates.all())
-    images = list(appeal.images.all())
+    images = list(appeal.images.released())
     canonical_url = settings.SITE_URL + appeal.get_absolute_url()
     share_image = settings.SITE_URL + (images[0].get_absolute_url() if images else static("images/share.png"))
     updated_at = updates[0].posted_at if updates else None
@@ -147,16 +151,22 @@ def appeal_print(request, slug):
 
 @require_safe
 def appeal_image(request, slug, pk):
-    """A released image's public derivative. Images of drafts are shown to the officers who may preview them."""
+    """A released image's public derivative. Images of drafts are shown to the officers who may preview them.
+
+    Shared caches may keep it only as long as a public page, so that a withdrawn image is gone from them as
+    soon as the pages that showed it are; a reader's browser asks again after that and usually gets a 304.
+    """
     images = AppealImage.objects.select_related("appeal").filter(pk=pk, appeal__slug=slug)
     image = images.filter(appeal__in=Appeal.objects.published()).first()
-    cache_control = "public, max-age=86400"
+    cache_control = f"public, max-age={settings.PUBLIC_PAGE_MAX_AGE}"
     if image is None and request.COOKIES.get(settings.SESSION_COOKIE_NAME) and request.user.is_staff:
         image = images.filter(appeal__in=Appeal.objects.visible_to(request.user)).first()
         # Not yet public: no shared cache may keep it.
         cache_control = "private, no-store"
     if image is None:
         raise Http404("No such image.")
+    if image.withdrawn_at:
+        return HttpResponseGone("This image has been withdrawn.", content_type="text/plain; charset=utf-8")
     last_modified = int(image.created_at.timestamp())
     response = get_conditional_response(request, last_modified=last_modified)
     if response is None:
@@ -164,10 +174,83 @@ def appeal_image(request, slug, pk):
             response = FileResponse(image.public.open("rb"), content_type="image/jpeg")
         except FileNotFoundError:
             raise Http404("The image file is missing.") from None
-    # An image's file never changes: a replacement is a new image with a new address.
+    # An image's file never changes (a replacement is a new image with a new address); it can only be withdrawn.
     response["Last-Modified"] = http_date(last_modified)
     response["Cache-Control"] = cache_control
     return response
+
+
+def force_details():
+    """How to reach the force, for the privacy notice and the accessibility statement."""
+    return {
+        "controller": settings.FORCE_CONTROLLER,
+        "address_lines": [line.strip() for line in settings.FORCE_ADDRESS.split(",") if line.strip()],
+        "contact_email": settings.FORCE_CONTACT_EMAIL,
+        "dpo_email": settings.FORCE_DPO_EMAIL,
+    }
+
+
+@require_safe
+@public_page
+def privacy_notice(request):
+    return render(
+        request,
+        "appeals/privacy.html",
+        {
+            **force_details(),
+            "review_months_no_action": settings.SUBMISSION_REVIEW_MONTHS_NO_ACTION,
+            "upload_expiry_hours": settings.UPLOAD_EXPIRY_HOURS,
+        },
+    )
+
+
+@require_safe
+@public_page
+def accessibility_statement(request):
+    return render(
+        request,
+        "appeals/accessibility.html",
+        {
+            **force_details(),
+            "answers_kept_for": answers_kept_for(),
+            # WCAG 2.2.1 allows a time limit longer than 20 hours.
+            "time_limit_is_adjustable": settings.SESSION_COOKIE_AGE > 20 * 3600,
+        },
+    )
+
+
+@require_safe
+@public_page
+def cookies(request):
+    """The cookies the witness journey sets, named as configured, so the page stays true when settings change."""
+    return render(
+        request,
+        "appeals/cookies.html",
+        {
+            "session_cookie": settings.SESSION_COOKIE_NAME,
+            "session_lasts": cookie_lifetime(
+                None if settings.SESSION_EXPIRE_AT_BROWSER_CLOSE else settings.SESSION_COOKIE_AGE
+            ),
+            "answers_kept_for": answers_kept_for(),
+            "csrf_cookie": settings.CSRF_COOKIE_NAME,
+            "csrf_lasts": cookie_lifetime(settings.CSRF_COOKIE_AGE),
+            "messages_cookie": CookieStorage.cookie_name,
+        },
+    )
+
+
+def answers_kept_for():
+    """How long a witness's unsent answers are kept without a visit, in words."""
+    now = timezone.now()
+    return timeuntil(now + timedelta(seconds=settings.SESSION_COOKIE_AGE), now)
+
+
+def cookie_lifetime(max_age):
+    """How long a cookie lasts, in words. One with no age is deleted when the browser closes."""
+    if max_age is None:
+        return "When you close your browser"
+    now = timezone.now()
+    return f"After {timeuntil(now + timedelta(seconds=max_age), now)}"
 
 
 @require_safe

@@ -1,11 +1,11 @@
 import time
 
-# How often an active session's expiry is pushed back; the idle limit is SESSION_COOKIE_AGE.
+# How often an active session's expiry is pushed back; the idle limits are in config.sessions.
 REFRESH_SECONDS = 60
 
 
 class IdleSessionMiddleware:
-    """End sessions after SESSION_COOKIE_AGE without a request, writing the session at most once a minute.
+    """End sessions after their idle limit without a request, writing the session at most once a minute.
 
     Django's SESSION_SAVE_EVERY_REQUEST would write it on every request, including each Range request a
     video player makes while an officer seeks; marking it modified once a minute moves the expiry just as well.

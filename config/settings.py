@@ -32,6 +32,15 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 FORCE_NAME = env.str("FORCE_NAME", default="Metropolitan Police")
 SITE_NAME = env.str("SITE_NAME", default="Witness appeals")
+# The force as the controller of what witnesses send, named on the privacy notice, the accessibility statement
+# and the cookies page. `manage.py check --deploy` warns while the example email addresses are left in.
+FORCE_CONTROLLER = env.str("FORCE_CONTROLLER", default="The Commissioner of Police of the Metropolis")
+FORCE_ADDRESS = env.str("FORCE_ADDRESS", default="New Scotland Yard, Victoria Embankment, London, SW1A 2JL")
+FORCE_CONTACT_EMAIL = env.str("FORCE_CONTACT_EMAIL", default="witness-appeals@example.org")
+FORCE_DPO_EMAIL = env.str("FORCE_DPO_EMAIL", default="data-protection-officer@example.org")
+# Review periods after the national rules for police information (MoPI), stated on the privacy notice:
+# a submission decided as needing no further action, or as a duplicate, is reviewed this many months later.
+SUBMISSION_REVIEW_MONTHS_NO_ACTION = env.int("SUBMISSION_REVIEW_MONTHS_NO_ACTION", default=12)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
@@ -53,6 +62,7 @@ INSTALLED_APPS = [
     "appeals",
     "submissions",
     "evidence",
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +105,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
+# PostgreSQL in production: the tables' owner, for `migrate --database owner` and `grant_app_role`, while the
+# site and workers connect (DATABASE_URL) as a role that may not rewrite evidence (evidence/privileges.py).
+if env.str("DATABASE_OWNER_URL", default=""):
+    DATABASES["owner"] = env.db("DATABASE_OWNER_URL")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Tasks run in-process beside the web server: take the write lock at BEGIN and wait for it,
@@ -142,9 +156,14 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Witness appeals")
 
-# Sessions end after SESSION_IDLE_MINUTES without a request (config.middleware.IdleSessionMiddleware).
-SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
+# Sessions end after a time without a request (config.middleware.IdleSessionMiddleware): an officer's after
+# SESSION_IDLE_MINUTES, a witness's unsent answers after WITNESS_ANSWERS_IDLE_HOURS (config.sessions).
+SESSION_ENGINE = "config.sessions"
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = env.int("WITNESS_ANSWERS_IDLE_HOURS", default=24) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Like the session cookie, the CSRF cookie goes when the browser closes (Django's default keeps it a year).
+CSRF_COOKIE_AGE = None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -260,6 +279,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-stuck-exports": {"task": "evidence.tasks.sweep_stuck_exports", "schedule": 300.0},
     "expire-abandoned-uploads": {"task": "submissions.tasks.expire_uploads", "schedule": 3600.0},
+    "clear-expired-sessions": {"task": "submissions.tasks.clear_expired_sessions", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

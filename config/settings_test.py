@@ -12,3 +12,5 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # Serve static files from the source folders, as runserver does, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The tests create their own database, whose creator (DATABASE_URL's user) is the owner: tests/conftest.py.
+DATABASES.pop("owner", None)  # noqa: F405

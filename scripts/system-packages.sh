@@ -11,7 +11,8 @@ profile=${1:-run}
 # package:probe, where the probe is a command on PATH or a shared library.
 needs=(libmagic1:lib:libmagic.so.1 ffmpeg:cmd:ffprobe)
 if [ "$profile" = test ]; then
-  needs+=(clamav:cmd:sigtool clamav-daemon:cmd:clamd chromium:cmd:chromium wrk:cmd:wrk)
+  needs+=(clamav:cmd:sigtool clamav-daemon:cmd:clamd chromium:cmd:chromium wrk:cmd:wrk
+    default-jre-headless:cmd:java npm:cmd:npm)
 fi
 
 missing=()

@@ -1,12 +1,15 @@
 """The "give information" journey: one question per page, GOV.UK patterns, each page a small form."""
 
-from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import HTML, Field, Fixed, Layout, Size, Submit
 from django import forms
-from django.utils import timezone
 
+from submissions.fields import DateField, PhoneNumberField, TimeField
 from submissions.models import Submission
+
+ACCOUNT_MAX_LENGTH = Submission._meta.get_field("account").max_length
+# Answers are kept up to twice the longest allowed, so that a witness can shorten one that is too long.
+KEPT_CHARACTERS = 2 * ACCOUNT_MAX_LENGTH
 
 
 class StepForm(forms.ModelForm):
@@ -17,10 +20,47 @@ class StepForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        # The server checks every answer and says what is wrong in GOV.UK words; browsers' own checks would not.
+        self.helper.attrs = {"novalidate": True}
         self.helper.layout = Layout(*self.layout_fields(), Submit("continue", "Continue"))
 
     def layout_fields(self):
         raise NotImplementedError
+
+    def data_to_keep(self):
+        """The posted values of this page's own inputs, and nothing else the browser sent."""
+        names = []
+        for bound in self:
+            widget = bound.field.widget
+            if isinstance(widget, forms.MultiWidget):
+                names += [bound.html_name + suffix for suffix in widget.widgets_names]
+            else:
+                names.append(bound.html_name)
+        return {name: self.data[name][:KEPT_CHARACTERS] for name in names if name in self.data}
+
+    def error_links(self):
+        """Each error message with the id of the input it is about, for the error summary."""
+        fields = list(self)
+        links = [(error_anchor(fields[0]), error) for error in self.non_field_errors()]
+        for bound in fields:
+            for error in bound.errors:
+                links.append((error_anchor(bound), error))
+        return links
+
+
+def error_anchor(bound):
+    if hasattr(bound, "error_anchor"):
+        return bound.error_anchor
+    if isinstance(bound.field.widget, forms.RadioSelect):
+        # The GOV.UK template pack numbers radios from 1.
+        return f"{bound.auto_id}_1"
+    return bound.id_for_label
+
+
+class AccountField(forms.CharField):
+    def to_python(self, value):
+        # Browsers send a line break as two characters; the character count counts one, and so do we.
+        return super().to_python(value).replace("\r\n", "\n")
 
 
 class AccountForm(StepForm):
@@ -29,33 +69,41 @@ class AccountForm(StepForm):
     class Meta:
         model = Submission
         fields = ["account"]
+        field_classes = {"account": AccountField}
         labels = {"account": "What did you see or hear?"}
         help_texts = {
             "account": "Tell us in your own words. Include anything you noticed about the people or vehicles "
             "involved, and what footage or photos you have, if any."
         }
-        error_messages = {"account": {"required": "Enter what you saw or heard"}}
+        error_messages = {
+            "account": {
+                "required": "Enter what you saw or heard",
+                "max_length": f"What you saw or heard must be {ACCOUNT_MAX_LENGTH:,} characters or less",
+            }
+        }
 
     def layout_fields(self):
-        return [Field.textarea("account", label_size=Size.LARGE, label_tag="h1", rows=8)]
+        return [
+            Field(
+                "account",
+                template="submissions/includes/character_count.html",
+                context={"max_characters": ACCOUNT_MAX_LENGTH, "max_characters_written": f"{ACCOUNT_MAX_LENGTH:,}"},
+            )
+        ]
 
 
 class WhenForm(StepForm):
     title = "When did you see it?"
 
-    seen_on = DateInputField(
+    seen_on = DateField(
+        what="The date you saw it",
         label="Date",
-        required=False,
         help_text="For example, 18 3 2021. Leave blank if you are not sure.",
     )
-    seen_at_time = forms.TimeField(
+    seen_at_time = TimeField(
+        what="The time you saw it",
         label="Time, roughly",
-        required=False,
-        input_formats=["%H:%M", "%H.%M", "%I:%M%p", "%I.%M%p", "%I%p", "%I:%M %p", "%I %p"],
         help_text="For example, 7:10pm or 19:10. Leave blank if you are not sure.",
-        error_messages={"invalid": "Enter a time like 7:10pm or 19:10"},
-        # A plain text input: the GOV.UK template pack styles TextInput, not TimeInput.
-        widget=forms.TextInput,
     )
 
     class Meta:
@@ -64,15 +112,9 @@ class WhenForm(StepForm):
 
     def layout_fields(self):
         return [
-            Field("seen_on", legend_size=Size.SMALL),
+            Field("seen_on", template="submissions/includes/date_input.html"),
             Field.text("seen_at_time", field_width=Fixed.TEN),
         ]
-
-    def clean_seen_on(self):
-        seen_on = self.cleaned_data["seen_on"]
-        if seen_on and seen_on > timezone.localdate():
-            raise forms.ValidationError("The date you saw it must be today or in the past")
-        return seen_on
 
 
 class WhereForm(StepForm):
@@ -148,6 +190,9 @@ class ContactDetailsForm(StepForm):
     class Meta:
         model = Submission
         fields = ["contact_name", "contact_email", "contact_phone"]
+        field_classes = {"contact_phone": PhoneNumberField}
+        # A TextInput of type email: the template pack marks only text inputs as in error.
+        widgets = {"contact_email": forms.TextInput(attrs={"input_type": "email"})}
         labels = {
             "contact_name": "Your name (optional)",
             "contact_email": "Email address",
@@ -170,7 +215,8 @@ class ContactDetailsForm(StepForm):
 
     def clean(self):
         cleaned = super().clean()
-        if not (cleaned.get("contact_email") or cleaned.get("contact_phone")) and not self.has_error("contact_email"):
+        # Only when neither was typed: a mistyped one has its own message.
+        if not (self.data.get("contact_email", "").strip() or self.data.get("contact_phone", "").strip()):
             self.add_error("contact_email", "Enter an email address or a phone number, or go back and choose anonymous")
         return cleaned
 

@@ -73,7 +73,8 @@ class Submission(models.Model):
 
     appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="submissions")
     reference = models.CharField(max_length=9, unique=True, editable=False)
-    account = models.TextField()
+    # Long enough for an hour of writing on a phone; the page counts the characters as the witness types.
+    account = models.TextField(max_length=10_000)
     seen_on = models.DateField(null=True, blank=True)
     seen_at_time = models.TimeField(null=True, blank=True)
     seen_where = models.CharField(max_length=300, blank=True)

@@ -10,6 +10,7 @@ import magic
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.core.management import call_command
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
@@ -177,6 +178,12 @@ def expire_uploads():
             upload.discard()
         removed += 1
     log.info("Removed %s abandoned uploads", removed)
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def clear_expired_sessions():
+    """Delete expired sessions, and with them abandoned answers and contact details (celery beat, hourly)."""
+    call_command("clearsessions")
 
 
 # Media processing ---------------------------------------------------------------------------------

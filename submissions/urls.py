@@ -7,6 +7,7 @@ urlpatterns = [
     path("appeals/<slug:slug>/give-information/", views.question, name="give_information"),
     path("appeals/<slug:slug>/give-information/check/", views.check_answers, name="check"),
     path("appeals/<slug:slug>/give-information/done/", views.confirmation, name="confirmation"),
+    path("appeals/<slug:slug>/give-information/not-saved/", views.not_saved, name="not_saved"),
     path("appeals/<slug:slug>/give-information/<slug:step>/", views.question, name="step"),
     path("footage/<str:token>/", views.footage, name="footage"),
     path("footage/<str:token>/upload/", views.upload_files, name="upload_files"),

@@ -1,3 +1,4 @@
+import functools
 import hashlib
 
 from django.conf import settings
@@ -40,9 +41,17 @@ STEPS = {
 }
 
 
-def journey(request, appeal):
+def journey_key(appeal):
+    return f"give-information:{appeal.pk}"
+
+
+def saved_answers(request, appeal):
     """This witness's answers so far, kept in their session until they send them."""
-    return request.session.setdefault(f"give-information:{appeal.pk}", {})
+    return request.session.get(journey_key(appeal), {})
+
+
+def has_answers(answers):
+    return any(step in answers for step in STEPS)
 
 
 def steps_needed(answers):
@@ -60,24 +69,49 @@ def check_url(appeal):
     return reverse("submissions:check", args=[appeal.slug])
 
 
-def open_appeal(slug):
-    return get_object_or_404(Appeal.objects.open().select_related("incident"), slug=slug)
+def for_open_appeal(view):
+    """Give the view its appeal. Every page of a closed appeal's journey says that it has closed."""
+
+    @functools.wraps(view)
+    def wrapper(request, slug, **kwargs):
+        appeal = get_object_or_404(Appeal.objects.published().select_related("incident"), slug=slug)
+        if not appeal.is_open():
+            context = {"appeal": appeal, "had_answers": has_answers(saved_answers(request, appeal))}
+            # 410: the page existed and has gone for good.
+            return render(request, "submissions/closed.html", context, status=410)
+        return view(request, appeal, **kwargs)
+
+    return wrapper
 
 
 @never_cache
-def question(request, slug, step=""):
-    appeal = open_appeal(slug)
+@for_open_appeal
+def question(request, appeal, step=""):
     if step not in STEPS:
         raise Http404("No such question")
-    answers = journey(request, appeal)
+    answers = saved_answers(request, appeal)
+    if step != "" and not has_answers(answers):
+        # A later question with nothing before it: the session expired, or the cookies were cleared.
+        return redirect("submissions:not_saved", slug=appeal.slug)
     form_class = STEPS[step]
     if request.method == "POST":
         form = form_class(request.POST)
         if form.is_valid():
-            answers[step] = {key: value for key, value in request.POST.items() if key not in ("csrfmiddlewaretoken",)}
-            request.session.modified = True
+            answers[step] = form.data_to_keep()
+            answers.pop("rejected", None)
+            if step == "contact" and form.is_anonymous:
+                # Contact details typed before choosing to stay anonymous are not kept.
+                answers.pop("contact-details", None)
+            request.session[journey_key(appeal)] = answers
             # Post/redirect/get: Back and reload never send an answer twice.
             return redirect(next_url(appeal, step, answers))
+        # The same on errors: the page is shown by a GET, so Back never asks to send the form again.
+        answers["rejected"] = {"step": step, "data": form.data_to_keep()}
+        request.session[journey_key(appeal)] = answers
+        return redirect(request.path)
+    rejected = answers.get("rejected", {})
+    if rejected.get("step") == step:
+        form = form_class(rejected["data"])
     else:
         form = form_class(answers[step]) if step in answers else form_class()
     needed = steps_needed(answers)
@@ -121,14 +155,16 @@ def outside_window(appeal, seen_on):
 
 
 @never_cache
-def check_answers(request, slug):
-    appeal = open_appeal(slug)
-    answers = journey(request, appeal)
+@for_open_appeal
+def check_answers(request, appeal):
+    answers = saved_answers(request, appeal)
     forms, missing = answered_forms(answers)
     if missing is not None:
-        if not answers and request.session.get(SESSION_KEY):
-            # Back from the confirmation page: the information has been sent already.
-            return redirect("submissions:confirmation", slug=appeal.slug)
+        if not has_answers(answers):
+            if request.session.get(SESSION_KEY):
+                # Back from the confirmation page: the information has been sent already.
+                return redirect("submissions:confirmation", slug=appeal.slug)
+            return redirect("submissions:not_saved", slug=appeal.slug)
         return redirect(step_url(appeal, missing))
     submission = Submission(appeal=appeal, is_anonymous=forms["contact"].is_anonymous)
     for step, form in forms.items():
@@ -136,12 +172,12 @@ def check_answers(request, slug):
             construct_instance(form, submission)
     if request.method == "POST":
         submission, token = create_submission(appeal=appeal, submission=submission)
-        del request.session[f"give-information:{appeal.pk}"]
+        del request.session[journey_key(appeal)]
         request.session[SESSION_KEY] = submission.reference
         # The next page's address is the private link, so a reload or a bookmark keeps it.
         return redirect("submissions:footage", token=token)
     answers["checking"] = True
-    request.session.modified = True
+    request.session[journey_key(appeal)] = answers
     return render(
         request,
         "submissions/check_answers.html",
@@ -152,6 +188,19 @@ def check_answers(request, slug):
             "when": " at ".join(filter(None, [govuk_date(submission.seen_on), govuk_time(submission.seen_at_time)])),
             "change": {(step or "account").replace("-", "_"): step_url(appeal, step) for step in STEPS},
         },
+    )
+
+
+@never_cache
+@for_open_appeal
+def not_saved(request, appeal):
+    """Said when a witness's answers are no longer in their session, rather than an empty first question."""
+    if has_answers(saved_answers(request, appeal)):
+        return redirect(check_url(appeal))
+    return render(
+        request,
+        "submissions/not_saved.html",
+        {"appeal": appeal, "kept_for_hours": settings.SESSION_COOKIE_AGE // 3600, "start_url": step_url(appeal, "")},
     )
 
 

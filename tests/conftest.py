@@ -1,17 +1,22 @@
 import os
 import shutil
 import subprocess
+from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.db import connection
 
 from config.celery import app as celery_app
 
 # Under CI a missing service or tool fails the run; elsewhere the test is skipped and -ra says why.
 IN_CI = os.environ.get("CI") == "true"
+# On PostgreSQL the tests run as the role the site and workers use in production: one that owns nothing.
+# Roles are shared by every database on a server, hence a name of your own.
+APP_ROLE = os.environ.get("TEST_DATABASE_APP_ROLE", "appeals_app")
 
 
 def require(condition: bool, what: str):
@@ -20,6 +25,61 @@ def require(condition: bool, what: str):
     if IN_CI:
         pytest.fail(f"CI=true but {what} is not available")
     pytest.skip(f"{what} is not available")
+
+
+@contextmanager
+def connected_as(user, password):
+    """Reconnect as another role: this thread now, and every connection opened from now on (workers too)."""
+    database = connection.settings_dict
+    previous = database["USER"], database["PASSWORD"]
+    connection.close()
+    database["USER"], database["PASSWORD"] = user, password
+    try:
+        yield
+    finally:
+        connection.close()
+        database["USER"], database["PASSWORD"] = previous
+
+
+@pytest.fixture(scope="session")
+def database_owner():
+    """DATABASE_URL's user, who creates and migrates the test database and so owns its tables."""
+    database = django_settings.DATABASES["default"]
+    return {"user": database["USER"], "password": database["PASSWORD"]}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, database_owner):
+    """After the owner has migrated the test database, grant APP_ROLE its privileges and run every test as it."""
+    from django.test import TransactionTestCase
+
+    from evidence.privileges import grant_app_role
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT FROM pg_roles WHERE rolname = %s", [APP_ROLE])
+        role_exists = cursor.fetchone() is not None
+    if not role_exists:
+        if IN_CI:
+            pytest.fail(f"CI=true but there is no database role {APP_ROLE} (TEST_DATABASE_APP_ROLE)")
+        # Everything runs as the owner, and the privilege tests say why they are skipped.
+        yield
+        return
+    with django_db_blocker.unblock():
+        grant_app_role(connection, APP_ROLE)
+
+    empty_tables = TransactionTestCase._fixture_teardown
+
+    def empty_tables_as_owner(test_case):
+        # Between transactional tests Django empties every table with TRUNCATE, which only an owner may do.
+        with connected_as(**database_owner):
+            empty_tables(test_case)
+
+    with pytest.MonkeyPatch.context() as patch, connected_as(APP_ROLE, ""):
+        patch.setattr(TransactionTestCase, "_fixture_teardown", empty_tables_as_owner)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -89,15 +89,16 @@ def tiny_mp4() -> bytes:
         return path.read_bytes()
 
 
-def team_with_submission(name, reference, *, account="I saw a group of people running."):
-    """A team, its officer, an incident with an open appeal, and one submission with a file and a proxy."""
+def team_with_submission(name, reference, *, account="I saw a group of people running.", proxy=None):
+    """A team, its officer, an incident with an open appeal, and one submission with a file and a proxy
+    (placeholder bytes unless given)."""
     team = Team.objects.create(name=name)
     officer = make_triage_officer(f"officer-{reference.lower()}", team)
     incident = make_incident(reference=f"CAD{reference}/01JAN", team=team, officer=officer)
     appeal = make_appeal(incident, headline=f"Appeal {reference}")
     submission = make_submission(appeal, account=account)
     media_file = store_media_file(submission, content=f"original of {reference}".encode())
-    proxy = add_derivative(media_file, Derivative.Kind.PROXY, f"proxy of {reference} ".encode() * 100)
+    proxy = add_derivative(media_file, Derivative.Kind.PROXY, proxy or f"proxy of {reference} ".encode() * 100)
     return SimpleNamespace(
         team=team,
         officer=officer,

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 from io import StringIO
@@ -67,3 +68,46 @@ def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
     )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_make_run_links_name_the_port_the_site_is_served_on():
+    env = {"PATH": "/usr/bin:/bin", "PORT": "8301"}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "--eval", "site-url: ; @echo $$SITE_URL", "site-url"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert result.stdout.strip() == "http://127.0.0.1:8301"
+
+
+@pytest.fixture
+def manifest_static_files(settings, tmp_path):
+    settings.DEBUG = False
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.WHITENOISE_USE_FINDERS = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    return settings.STATIC_ROOT
+
+
+def test_without_debug_the_site_refuses_to_start_until_static_files_are_collected(manifest_static_files):
+    from config.checks import check_static_files_collected
+
+    (error,) = check_static_files_collected(None)
+    assert error.id == "config.E001"
+    assert "collectstatic" in error.hint
+
+
+@pytest.mark.django_db
+def test_without_debug_pages_are_served_once_static_files_are_collected(manifest_static_files, demo, client):
+    from config.checks import check_static_files_collected
+
+    call_command("collectstatic", "--noinput", verbosity=0)
+    assert check_static_files_collected(None) == []
+    response = client.get(demo.get_absolute_url())
+    assert response.status_code == 200
+    assert re.search(rb"/static/css/site\.[0-9a-f]{12}\.css", response.content)

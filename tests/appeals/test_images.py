@@ -7,7 +7,7 @@ from django.db import IntegrityError
 from PIL import Image
 
 from appeals.models import Appeal, AppealImage
-from tests.appeals.images import jpeg_with_location, make_image
+from tests.appeals.images import change_form_data, jpeg_with_location, make_image, sign_in_to_edit
 from tests.factories import make_appeal, make_incident, make_officer
 from tests.officers import sign_in
 
@@ -138,3 +138,16 @@ def test_an_officer_adds_a_released_image_in_the_admin(client):
     _data, public = open_public(image)
     assert len(public.getexif()) == 0
     assert image.caption == "Camera 2, 7:09pm"
+
+
+@pytest.mark.django_db
+def test_an_officer_changes_the_alt_text_of_an_image_already_released(client):
+    appeal = make_appeal()
+    image = make_image(appeal, alt_text="A still")
+    sign_in_to_edit(client, appeal)
+    data = change_form_data(client, appeal, [image])
+    data["images-0-alt_text"] = "CCTV still of a man in a grey hooded top by the garages"
+
+    assert client.post(f"/admin/appeals/appeal/{appeal.pk}/change/", data).status_code == 302
+    image.refresh_from_db()
+    assert image.alt_text == "CCTV still of a man in a grey hooded top by the garages"

@@ -44,4 +44,7 @@ def test_a_closed_appeal_says_so_and_offers_no_form(client):
     assert "This appeal has closed" in response.text
     assert "give-information" not in response.text
     assert "0800 555 111" in response.text
-    assert client.get(f"/appeals/{appeal.slug}/give-information/").status_code == 404
+    # Its old "Give information" link says the same rather than "Page not found".
+    closed = client.get(f"/appeals/{appeal.slug}/give-information/")
+    assert closed.status_code == 410
+    assert "This appeal has closed" in closed.text

@@ -1,10 +1,15 @@
 """Browser tests: Playwright for Python driving Debian's chromium, headless."""
 
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
+import time
+import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -25,6 +30,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# Put here by `make test` (scripts/html-checker.sh).
+VNU_JAR = Path(__file__).resolve().parents[2] / ".venv" / "share" / "vnu.jar"
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +69,58 @@ def assert_accessible(page):
 
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
     assert results.violations_count == 0, results.generate_report()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def html_checker():
+    """The Nu HTML checker as a local web service for the session: starting Java once per page is slow."""
+    java = shutil.which("java")
+    require(java is not None and VNU_JAR.exists(), f"the Nu HTML checker (Java and {VNU_JAR})")
+    port = free_port()
+    bind = "-Dnu.validator.servlet.bind-address=127.0.0.1"
+    checker = subprocess.Popen(
+        [java, bind, "-cp", VNU_JAR, "nu.validator.servlet.Main", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/?out=json"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
+            break
+        except OSError:
+            if checker.poll() is not None or time.monotonic() > deadline:
+                checker.kill()
+                pytest.fail("The Nu HTML checker did not start")
+            time.sleep(0.2)
+    yield url
+    checker.terminate()
+    checker.wait(timeout=10)
+
+
+@pytest.fixture
+def assert_valid_html(html_checker):
+    """Check the page as it stands, scripts' changes included, with the Nu checker; fail on any error."""
+
+    def check(page):
+        html = page.content().encode()
+        request = urllib.request.Request(
+            html_checker, data=html, headers={"Content-Type": "text/html; charset=utf-8"}, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            messages = json.load(response)["messages"]
+        errors = [message for message in messages if message["type"] in ("error", "non-document-error")]
+        report = "\n".join(f"line {error.get('lastLine')}: {error['message']}" for error in errors)
+        assert not errors, f"{page.url} is not valid HTML:\n{report}"
+
+    return check
 
 
 @pytest.fixture

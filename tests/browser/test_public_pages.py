@@ -34,12 +34,13 @@ def pages(appeals):
     }
 
 
-def test_public_pages_meet_wcag_2_2_aa(page, appeals):
+def test_public_pages_meet_wcag_2_2_aa_and_are_valid_html(page, appeals, assert_valid_html):
     for name, url in pages(appeals).items():
         response = page.goto(url)
         assert response.status == (404 if name == "not found" else 200), name
         assert "govuk-frontend-supported" in page.locator("body").get_attribute("class"), name
         assert_accessible(page)
+        assert_valid_html(page)
 
 
 def test_nothing_scrolls_sideways_at_320_pixels(page, appeals):
@@ -87,11 +88,12 @@ def test_a_reader_finds_an_appeal_by_searching_and_filtering(page, appeals):
     assert_accessible(page)
 
 
-def test_the_print_poster_is_accessible_and_prints_on_one_a4_page(page, appeals):
+def test_the_print_poster_is_accessible_and_prints_on_one_a4_page(page, appeals, assert_valid_html):
     page.goto(f"{appeals['open'].get_absolute_url()}print/")
     assert page.get_by_role("button", name="Print this poster").is_visible()
     assert page.get_by_role("img", name="QR code: scan it to open the appeal page").is_visible()
     assert_accessible(page)
+    assert_valid_html(page)
 
     pdf = page.pdf(format="A4")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1

@@ -32,13 +32,13 @@ def jpeg():
 
 def test_an_officer_triages_a_submission_with_footage(desk_page):
     page = desk_page
-    north = team_with_submission("North team", "101", account="A red car sped off towards the estate.")
+    north = team_with_submission(
+        "North team", "101", account="A red car sped off towards the estate.", proxy=tiny_mp4()
+    )
     MediaFile.objects.filter(pk=north.media_file.pk).update(
         state=MediaFile.State.READY, metadata={"duration": 4.0, "width": 160, "height": 120, "codec": "h264"}
     )
-    # The helper's placeholder proxy becomes a (never shown) preview; a real clip takes its place.
-    Derivative.objects.filter(pk=north.proxy.pk).update(kind=Derivative.Kind.CONTACT_SHEET)
-    proxy = add_derivative(north.media_file, Derivative.Kind.PROXY, tiny_mp4())
+    proxy = north.proxy
     add_derivative(north.media_file, Derivative.Kind.POSTER, jpeg())
     make_submission(north.appeal, state=Submission.State.IN_REVIEW, assignee=north.officer)
     device = authenticator(north.officer)

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from evidence.models import AuditEntry, AuditTrailIsAppendOnly
 from evidence.services import record
-from tests.conftest import require
+from tests.conftest import connected_as, require
 from tests.officers import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +30,14 @@ def test_an_audit_entry_cannot_be_changed_or_deleted_by_the_application(entry):
     assert AuditEntry.objects.get().reason == ""
 
 
-def test_the_database_refuses_to_rewrite_the_audit_trail(entry):
+@pytest.mark.django_db(transaction=True)
+def test_the_database_refuses_to_rewrite_the_audit_trail_even_for_the_tables_owner(entry, database_owner):
+    # The application's role may not even try (tests/evidence/test_database_roles.py); the trigger stops the owner.
     require(connection.vendor == "postgresql", "PostgreSQL (the append-only trigger)")
-    for sql in ["UPDATE evidence_auditentry SET reason = 'x'", "DELETE FROM evidence_auditentry"]:
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql)
+    with connected_as(**database_owner):
+        for sql in ["UPDATE evidence_auditentry SET reason = 'x'", "DELETE FROM evidence_auditentry"]:
+            with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql)
     assert AuditEntry.objects.filter(pk=entry.pk, reason="").exists()
 
 

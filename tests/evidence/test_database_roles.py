@@ -1,0 +1,125 @@
+"""PostgreSQL itself keeps the site's and workers' role from rewriting evidence (evidence/privileges.py).
+
+The whole suite runs as that role (tests/conftest.py), which shows the application still does all it needs.
+"""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from evidence.models import AuditEntry
+from evidence.services import record
+from submissions.models import Derivative, MediaFile, SubmissionNote
+from tests.conftest import APP_ROLE, connected_as, require
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def as_app_role(db):
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        require(cursor.fetchone()[0] == APP_ROLE, f"the database role {APP_ROLE} (TEST_DATABASE_APP_ROLE)")
+
+
+def run(sql, params=()):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def assert_refused(sql, params=()):
+    with pytest.raises(DatabaseError) as refused:
+        run(sql, params)
+    assert refused.value.__cause__.pgcode == "42501", refused.value  # insufficient_privilege
+
+
+def test_the_role_is_no_superuser_owns_nothing_and_cannot_create_tables():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rolsuper, has_schema_privilege(current_schema(), 'CREATE') FROM pg_roles"
+            " WHERE rolname = current_user"
+        )
+        assert cursor.fetchone() == (False, False)
+        cursor.execute("SELECT count(*) FROM pg_class WHERE pg_has_role(current_user, relowner, 'MEMBER')")
+        assert cursor.fetchone() == (0,)
+    assert_refused("CREATE TABLE scratch (id int)")
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("original_filename", "innocent.mp4"), ("original", "originals/elsewhere"), ("size", 1), ("sha256", "0" * 64)],
+)
+def test_a_stored_originals_name_size_and_hash_cannot_be_changed(north, column, value):
+    assert_refused(f"UPDATE submissions_mediafile SET {column} = %s WHERE id = %s", [value, north.media_file.pk])
+    with pytest.raises(DatabaseError), transaction.atomic():
+        MediaFile.objects.filter(pk=north.media_file.pk).update(**{column: value})
+    stored = MediaFile.objects.get(pk=north.media_file.pk)
+    assert getattr(stored, column) == getattr(north.media_file, column)
+
+
+def test_what_processing_records_about_a_file_can_still_change(north):
+    north.media_file.finish(MediaFile.State.UNPROCESSABLE, "ffprobe could not read the file")
+    MediaFile.objects.filter(pk=north.media_file.pk).update(
+        scan_state=MediaFile.ScanState.CLEAN, scan_detail="OK", metadata={"kind": "video"}, attempts=2
+    )
+    stored = MediaFile.objects.get(pk=north.media_file.pk)
+    assert (stored.state, stored.scan_state, stored.attempts) == (MediaFile.State.UNPROCESSABLE, "clean", 2)
+
+
+def test_media_files_derivatives_and_notes_cannot_be_deleted_or_emptied(north):
+    note = SubmissionNote.objects.create(submission=north.submission, author=north.officer, text="Seen the clip.")
+    assert_refused("DELETE FROM submissions_mediafile WHERE id = %s", [north.media_file.pk])
+    assert_refused("DELETE FROM submissions_derivative WHERE id = %s", [north.proxy.pk])
+    assert_refused("UPDATE submissions_derivative SET sha256 = %s WHERE id = %s", ["0" * 64, north.proxy.pk])
+    assert_refused("UPDATE submissions_submissionnote SET text = 'Rewritten' WHERE id = %s", [note.pk])
+    for table in ["submissions_mediafile", "submissions_derivative", "submissions_submissionnote"]:
+        assert_refused(f"TRUNCATE {table} CASCADE")
+    assert MediaFile.objects.filter(pk=north.media_file.pk).exists()
+    assert Derivative.objects.filter(pk=north.proxy.pk, sha256=north.proxy.sha256).exists()
+
+
+def test_the_audit_trail_cannot_be_changed_deleted_emptied_or_its_trigger_turned_off(north):
+    entry = record(actor=north.officer, action=AuditEntry.Action.VIEWED_SUBMISSION, submission=north.submission)
+    assert_refused("UPDATE evidence_auditentry SET reason = 'Rewritten' WHERE id = %s", [entry.pk])
+    assert_refused("DELETE FROM evidence_auditentry WHERE id = %s", [entry.pk])
+    assert_refused("TRUNCATE evidence_auditentry")
+    assert_refused("ALTER TABLE evidence_auditentry DISABLE TRIGGER evidence_auditentry_append_only")
+    assert_refused("ALTER TABLE evidence_auditentry DISABLE TRIGGER ALL")
+    assert_refused("DROP TRIGGER evidence_auditentry_append_only ON evidence_auditentry")
+    assert_refused("DROP TABLE evidence_auditentry CASCADE")
+    assert AuditEntry.objects.filter(pk=entry.pk, reason="").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_table_is_only_readable_until_the_owner_grants_again(database_owner):
+    with connected_as(**database_owner):
+        run("CREATE TABLE scratch_added_by_a_migration (id int)")
+    try:
+        run("SELECT * FROM scratch_added_by_a_migration")
+        assert_refused("INSERT INTO scratch_added_by_a_migration VALUES (1)")
+        with connected_as(**database_owner):
+            call_command("grant_app_role", APP_ROLE, stdout=StringIO())
+            call_command("grant_app_role", APP_ROLE, stdout=StringIO())
+        run("INSERT INTO scratch_added_by_a_migration VALUES (1)")
+        assert_refused("UPDATE submissions_mediafile SET sha256 = %s", ["0" * 64])
+    finally:
+        with connected_as(**database_owner):
+            run("DROP TABLE scratch_added_by_a_migration")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_grants_are_refused_to_the_owner_a_superuser_and_a_role_that_does_not_exist(database_owner):
+    with connected_as(**database_owner):
+        with pytest.raises(CommandError, match=r"owns the database, its schema or its tables|is a superuser"):
+            call_command("grant_app_role", database_owner["user"])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rolname FROM pg_roles WHERE rolsuper AND rolname <> current_user LIMIT 1")
+            superuser = cursor.fetchone()
+        require(superuser is not None, "a superuser other than the owner")
+        with pytest.raises(CommandError, match="superuser"):
+            call_command("grant_app_role", superuser[0])
+        with pytest.raises(CommandError, match="There is no role"):
+            call_command("grant_app_role", f"{APP_ROLE}_missing")
