@@ -69,7 +69,9 @@ def expect_no_buttons(file_row):
         expect(button).to_be_hidden()
 
 
-def test_finished_files_offer_nothing_to_undo_and_refused_files_say_why(page, submission, footage, refused_files):
+def test_finished_files_offer_nothing_to_undo_and_refused_files_say_why(
+    page, submission, footage, refused_files, assert_valid_html
+):
     clip, photo = footage
     archive, program = refused_files
     page.goto(f"/footage/{TOKEN}/")
@@ -79,6 +81,7 @@ def test_finished_files_offer_nothing_to_undo_and_refused_files_say_why(page, su
     expect(page.get_by_text("Without JavaScript, up to")).to_be_hidden()
     expect(page.locator(".app-uploader__resume")).to_be_hidden()
     assert_accessible(page)
+    assert_valid_html(page)
 
     page.get_by_label("Choose files").set_input_files([str(clip), str(photo)])
     for name in (clip.name, photo.name):
@@ -108,6 +111,7 @@ def test_finished_files_offer_nothing_to_undo_and_refused_files_say_why(page, su
     expect_no_buttons(duplicate)
     expect(page.get_by_text("2 files, ")).to_be_visible()
     assert_accessible(page)
+    assert_valid_html(page)
 
     # Refused files are not waiting to carry on: nothing asks for them again.
     page.reload()
@@ -116,7 +120,7 @@ def test_finished_files_offer_nothing_to_undo_and_refused_files_say_why(page, su
     assert MediaFile.objects.count() == 2
 
 
-def test_a_file_on_its_way_can_be_cancelled_and_is_not_kept(page, submission, footage, held_upload):
+def test_a_file_on_its_way_can_be_cancelled_and_is_not_kept(page, submission, footage, held_upload, assert_valid_html):
     clip, _photo = footage
     page.goto(f"/footage/{TOKEN}/")
     page.get_by_label("Choose files").set_input_files(str(clip))
@@ -127,6 +131,7 @@ def test_a_file_on_its_way_can_be_cancelled_and_is_not_kept(page, submission, fo
     expect(cancel).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("^Try again"))).to_be_hidden()
     assert_accessible(page)
+    assert_valid_html(page)
 
     cancel.click()
     held_upload.set()
@@ -193,7 +198,7 @@ def send_an_account(page, appeal):
 
 
 def test_without_javascript_files_go_from_the_private_link_in_two_batches(
-    browser, live_server, demo, footage, refused_files
+    browser, live_server, demo, footage, refused_files, assert_valid_html
 ):
     clip, photo = footage
     archive, _program = refused_files
@@ -205,6 +210,7 @@ def test_without_javascript_files_go_from_the_private_link_in_two_batches(
         # Nothing a script would show: no copy button, but the link to copy by hand.
         expect(page.get_by_role("button", name="Copy your private link", include_hidden=True)).to_be_hidden()
         assert_accessible_as_shown(browser, live_server, page)
+        assert_valid_html(page)
 
         page.get_by_label("Choose files").set_input_files(str(photo))
         page.get_by_role("button", name="Upload files").click()
@@ -223,5 +229,6 @@ def test_without_javascript_files_go_from_the_private_link_in_two_batches(
         expect(page.get_by_text("We have not kept this file:")).to_be_visible()
         expect(page.get_by_role("link", name=re.compile(f"^{archive.name} is not a video or photo"))).to_be_visible()
         assert_accessible_as_shown(browser, live_server, page)
+        assert_valid_html(page)
     submission = Submission.objects.get()
     assert sorted(submission.media_files.values_list("original_filename", flat=True)) == sorted([clip.name, photo.name])

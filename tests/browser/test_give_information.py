@@ -31,7 +31,7 @@ def sha256(path):
 
 
 def test_a_witness_sends_an_account_then_two_files_one_cut_off_and_resumed(
-    narrow_page, demo, footage, settings, monkeypatch
+    narrow_page, demo, footage, settings, monkeypatch, assert_valid_html
 ):
     # Small chunks, so that the connection can drop half-way through the clip.
     settings.UPLOAD_CHUNK_SIZE = 128 * 1024
@@ -80,6 +80,7 @@ def test_a_witness_sends_an_account_then_two_files_one_cut_off_and_resumed(
     assert "/footage/" in page.url
     expect(page.locator(".app-capability-link")).to_have_text(page.url)
     assert_accessible(page)
+    assert_valid_html(page)
     assert fits_the_screen(page)
     page.reload()
     expect(page.locator(".govuk-panel__title")).to_have_text("Information sent")
