@@ -6,10 +6,11 @@ import sys
 from contextlib import contextmanager
 
 import pytest
-from celery.signals import after_setup_logger
+from celery.utils.log import get_multiprocessing_logger
 from django.core import mail
 from django.test import Client
 
+from config.celery import app as celery_app
 from submissions import views
 from submissions.logs import ScrubbedExceptionReporter, ScrubUploadTokens, scrub
 from tests.factories import make_submission
@@ -59,11 +60,18 @@ def test_every_handler_scrubs_upload_tokens():
         assert any(isinstance(f, ScrubUploadTokens) for f in handler.filters), handler
 
 
-def test_a_worker_handler_scrubs_upload_tokens_too():
-    logger = logging.Logger("a-worker")
-    logger.addHandler(logging.StreamHandler(sys.stderr))
-    after_setup_logger.send(sender=None, logger=logger, loglevel=logging.INFO, logfile=None, format="", colorize=False)
-    assert any(isinstance(f, ScrubUploadTokens) for f in logger.handlers[0].filters)
+def test_a_worker_s_own_handlers_scrub_upload_tokens_too():
+    loggers = [logging.getLogger(), logging.getLogger("celery.task"), get_multiprocessing_logger()]
+    before = [logger.handlers[:] for logger in loggers]
+    try:
+        # As a worker starts: it takes over the root logger with handlers of its own.
+        celery_app.log.setup_logging_subsystem(loglevel="INFO", hijack_root_logger=True)
+        assert our_handlers() - {handler for handlers in before for handler in handlers}, "the worker's handlers"
+        for handler in our_handlers():
+            assert any(isinstance(f, ScrubUploadTokens) for f in handler.filters), handler
+    finally:
+        for logger, handlers in zip(loggers, before, strict=True):
+            logger.handlers = handlers
 
 
 @pytest.mark.django_db
