@@ -361,6 +361,8 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        # redis-py gives this logger a handler of its own unless it is already configured.
+        "push_response": {"level": "INFO"},
     },
 }
 # The error report (emailed to ADMINS, or the DEBUG page) without the request's upload token.
