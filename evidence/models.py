@@ -2,24 +2,19 @@ from django.conf import settings
 from django.db import models
 
 from incidents.models import IncidentScopedQuerySet
+from submissions.append_only import AppendOnly, AppendOnlyModel, AppendOnlyQuerySet
 from submissions.models import MediaFile, Submission, evidence_storage
 
 
-class AuditTrailIsAppendOnly(Exception):
+class AuditTrailIsAppendOnly(AppendOnly):
     pass
 
 
-class AuditEntryQuerySet(IncidentScopedQuerySet):
+class AuditEntryQuerySet(IncidentScopedQuerySet, AppendOnlyQuerySet):
     incident_lookup = "submission__appeal__incident"
 
-    def update(self, **kwargs):
-        raise AuditTrailIsAppendOnly("Audit entries cannot be changed.")
 
-    def delete(self):
-        raise AuditTrailIsAppendOnly("Audit entries cannot be deleted.")
-
-
-class AuditEntry(models.Model):
+class AuditEntry(AppendOnlyModel):
     """Who did what to which piece of evidence, and when. Written once, never changed or deleted.
 
     On PostgreSQL a trigger refuses UPDATE and DELETE too, so not even raw SQL from the application
@@ -47,6 +42,8 @@ class AuditEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AuditEntryQuerySet.as_manager()
+    refused = AuditTrailIsAppendOnly
+    refused_name = "Audit entries"
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -60,15 +57,6 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.actor} {self.get_action_display().lower()} ({self.submission})"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AuditTrailIsAppendOnly("Audit entries cannot be changed.")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AuditTrailIsAppendOnly("Audit entries cannot be deleted.")
 
     def change_summary(self) -> str:
         """ "In review → Actioned" for state, assignment and priority changes; empty for the rest."""

@@ -1,3 +1,4 @@
+import fcntl
 import hashlib
 import logging
 import os
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from appeals.models import Appeal
 from incidents.models import IncidentScopedQuerySet
+from submissions.append_only import AppendOnly, AppendOnlyModel, AppendOnlyQuerySet
 from submissions.files import SNIFF_BYTES, check_content_type
 from submissions.references import REFERENCE_PATTERN, hash_upload_token, new_receipt_reference
 
@@ -223,19 +225,11 @@ class Submission(models.Model):
         return sorted((officer for officer in officers if officer.is_active and officer.email), key=lambda o: o.pk)
 
 
-class NoteQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise NotesAreAppendOnly("Notes cannot be changed.")
-
-    def delete(self):
-        raise NotesAreAppendOnly("Notes cannot be deleted.")
-
-
-class NotesAreAppendOnly(Exception):
+class NotesAreAppendOnly(AppendOnly):
     pass
 
 
-class SubmissionNote(models.Model):
+class SubmissionNote(AppendOnlyModel):
     """An officer's note on a submission. Notes are added, never edited or deleted."""
 
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="notes")
@@ -243,7 +237,9 @@ class SubmissionNote(models.Model):
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = NoteQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
+    refused = NotesAreAppendOnly
+    refused_name = "Notes"
 
     class Meta:
         ordering = ["created_at"]
@@ -254,14 +250,6 @@ class SubmissionNote(models.Model):
 
     def __str__(self):
         return f"Note by {self.author} on {self.submission}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise NotesAreAppendOnly("Notes cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise NotesAreAppendOnly("Notes cannot be deleted.")
 
 
 def evidence_storage():
@@ -580,6 +568,19 @@ class Upload(models.Model):
     @property
     def partial_path(self) -> Path:
         return Path(settings.UPLOAD_DIR) / f"{self.pk.hex}.part"
+
+    def hold_partial(self):
+        """The partial file, open and locked against every other request and task, or None while one holds it.
+
+        Raises FileNotFoundError if there is no partial file. Closing the file lets go of the lock.
+        """
+        partial = open(self.partial_path, "r+b")  # noqa: SIM115 (the caller closes it)
+        try:
+            fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            partial.close()
+            return None
+        return partial
 
     def discard(self):
         """Forget the upload and its bytes; the caller holds the partial file's lock, if it exists."""

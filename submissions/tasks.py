@@ -1,7 +1,6 @@
 """Housekeeping of uploads and sessions. The notification tasks are in submissions/notifications.py, the
 media pipeline's in submissions/pipeline.py (both imported by the workers through CELERY_IMPORTS)."""
 
-import fcntl
 import logging
 
 from celery import shared_task
@@ -19,24 +18,23 @@ def store_whole_uploads():
     """Store as evidence every upload whose last byte arrived but whose request died before storing it."""
     for upload in Upload.objects.whole_but_unstored().select_related("submission")[:100]:
         try:
-            with open(upload.partial_path, "r+b") as partial:
-                try:
-                    # A request still storing it holds this lock.
-                    fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue
-                upload.refresh_from_db()
-                if upload.completed_at is not None or upload.offset_on_disk(partial) < upload.length:
-                    continue
-                try:
-                    media_file = complete_upload(upload=upload, partial=partial)
-                except FileRefused as refused:
-                    log.info("Upload %s was refused when stored: %s", upload.pk, refused.message)
-                    upload.discard()
-                    continue
-                log.info("Stored upload %s as media file %s", upload.pk, media_file.pk)
+            partial = upload.hold_partial()
         except FileNotFoundError:
             log.error("Upload %s has all its bytes recorded but no partial file", upload.pk)
+            continue
+        if partial is None:
+            continue  # a request still storing it holds the lock
+        with partial:
+            upload.refresh_from_db()
+            if upload.completed_at is not None or upload.offset_on_disk(partial) < upload.length:
+                continue
+            try:
+                media_file = complete_upload(upload=upload, partial=partial)
+            except FileRefused as refused:
+                log.info("Upload %s was refused when stored: %s", upload.pk, refused.message)
+                upload.discard()
+                continue
+            log.info("Stored upload %s as media file %s", upload.pk, media_file.pk)
 
 
 @shared_task(soft_time_limit=300, time_limit=330)
@@ -45,14 +43,14 @@ def expire_uploads():
     removed = 0
     for upload in Upload.objects.abandoned()[:1000]:
         try:
-            with open(upload.partial_path, "r+b") as partial:
-                try:
-                    # The same lock PATCH takes: never pull the file from under a request writing to it.
-                    fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue
-                upload.discard()
+            partial = upload.hold_partial()
         except FileNotFoundError:
+            upload.discard()
+            removed += 1
+            continue
+        if partial is None:
+            continue  # never pull the file from under a request writing to it
+        with partial:
             upload.discard()
         removed += 1
     log.info("Removed %s abandoned uploads", removed)

@@ -9,7 +9,6 @@ file makes PATCHes to one upload take turns, across threads, processes and anyth
 import base64
 import binascii
 import errno
-import fcntl
 import hashlib
 import shutil
 from functools import wraps
@@ -234,13 +233,13 @@ def terminate(upload):
             403, "This file has been received and is kept as evidence. Call 101 if it was sent by mistake."
         )
     try:
-        with open(upload.partial_path, "r+b") as partial:
-            try:
-                fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return tus_response(423, "This upload is busy; try again in a moment.")
-            upload.discard()
+        partial = upload.hold_partial()
     except FileNotFoundError:
+        upload.discard()
+        return tus_response(204)
+    if partial is None:
+        return tus_response(423, "This upload is busy; try again in a moment.")
+    with partial:
         upload.discard()
     return tus_response(204)
 
@@ -279,22 +278,18 @@ def patch(request, upload):
     if not has_room_for(size):
         return disk_full()
     try:
-        partial = open(upload.partial_path, "r+b")  # noqa: SIM115 (closed in the finally below)
+        partial = upload.hold_partial()
     except FileNotFoundError:
         return tus_response(404, "There is no such upload.")
-    try:
-        try:
-            fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return tus_response(423, "Another request is writing to this upload; try again in a moment.")
+    if partial is None:
+        return tus_response(423, "Another request is writing to this upload; try again in a moment.")
+    with partial:
         # Whoever held the lock before may have moved the offset on.
         upload.refresh_from_db()
         upload.offset = upload.offset_on_disk(partial)
         if upload.completed_at is not None or offset != upload.offset:
             return tus_response(409, "Upload-Offset does not match.", {"Upload-Offset": str(upload.offset)})
         return receive(request, upload, partial, size, checksum)
-    finally:
-        partial.close()
 
 
 def receive(request, upload, partial, size, checksum):
@@ -339,14 +334,13 @@ def check_and_finish(upload, partial):
 def finish_whole_upload(upload):
     """All bytes arrived but the request storing the file died: store it now, before HEAD says "done"."""
     try:
-        with open(upload.partial_path, "r+b") as partial:
-            try:
-                fcntl.flock(partial, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return tus_response(423, "This upload is being stored; try again in a moment.")
-            upload.refresh_from_db()
-            if upload.completed_at is None and upload.offset_on_disk(partial) == upload.length:
-                return check_and_finish(upload, partial)
+        partial = upload.hold_partial()
     except FileNotFoundError:
         return tus_response(404, "There is no such upload.")
+    if partial is None:
+        return tus_response(423, "This upload is being stored; try again in a moment.")
+    with partial:
+        upload.refresh_from_db()
+        if upload.completed_at is None and upload.offset_on_disk(partial) == upload.length:
+            return check_and_finish(upload, partial)
     return None
