@@ -6,13 +6,12 @@ import tempfile
 import zipfile
 
 from django.core.exceptions import SuspiciousFileOperation
-from django.core.files import File
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from evidence.models import EvidenceExport
 from submissions.models import Submission
-from submissions.storage import stream_stored
+from submissions.storage import FinishedFile, sha256_of, stream_stored
 
 MANIFEST_FORMAT = "witness-appeals-evidence-export/1"
 CHUNK = 1024 * 1024
@@ -154,27 +153,16 @@ def _describe_submission(submission: Submission) -> dict:
     }
 
 
-class _BuiltFile(File):
-    """A finished file on local disk: FileSystemStorage moves it into place instead of copying it."""
-
-    def __init__(self, file, path):
-        super().__init__(file)
-        self.path = path
-
-    def temporary_file_path(self):
-        return self.path
-
-
 def build_export(export: EvidenceExport) -> None:
     """Build the zip in a temporary file, store it in evidence storage and record its SHA-256."""
     with tempfile.TemporaryDirectory(prefix="export-") as workdir:
         path = f"{workdir}/export.zip"
         build_export_zip(export, path)
         with open(path, "rb") as built:
-            sha256 = hashlib.file_digest(built, "sha256").hexdigest()
+            sha256 = sha256_of(built)
             size = built.tell()
             built.seek(0)
-            export.file.save(export.filename(), _BuiltFile(built, path), save=False)
+            export.file.save(export.filename(), FinishedFile(built), save=False)
     export.sha256 = sha256
     export.size = size
     export.state = EvidenceExport.State.READY
@@ -212,8 +200,3 @@ def verify_export_file(path) -> tuple[list[str], dict]:
 class _Discard:
     def write(self, data):
         return len(data)
-
-
-def sha256_of_path(path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -1,5 +1,4 @@
 import fcntl
-import hashlib
 import logging
 import os
 import re
@@ -20,6 +19,7 @@ from incidents.models import IncidentScopedQuerySet
 from submissions.append_only import AppendOnly, AppendOnlyModel, AppendOnlyQuerySet
 from submissions.files import SNIFF_BYTES, check_content_type
 from submissions.references import REFERENCE_PATTERN, hash_upload_token, new_receipt_reference
+from submissions.storage import sha256_of_path
 
 log = logging.getLogger(__name__)
 
@@ -353,9 +353,7 @@ class MediaFile(models.Model):
     def matches_record(self, path) -> bool:
         """Whether the original at path (the stored file, or a copy of it) has the size and SHA-256 recorded
         on arrival."""
-        with open(path, "rb") as original:
-            digest = hashlib.file_digest(original, "sha256").hexdigest()
-        return Path(path).stat().st_size == self.size and digest == self.sha256
+        return Path(path).stat().st_size == self.size and sha256_of_path(path) == self.sha256
 
     def status_line(self) -> str:
         """What officers read: the state with its reason, e.g. "Unprocessable: ffprobe could not read the file"."""

@@ -3,7 +3,6 @@
 The tasks keep the names they were first queued under (submissions.tasks.*): routes, beat and queued messages use them.
 """
 
-import hashlib
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
@@ -19,7 +18,7 @@ from submissions import media
 from submissions.models import Derivative, MediaFile, Notification
 from submissions.notifications import notify_media_problem
 from submissions.queueing import enqueue_on_commit
-from submissions.storage import local_path, stream_stored
+from submissions.storage import local_path, sha256_of_path, stream_stored
 
 log = logging.getLogger(__name__)
 
@@ -156,12 +155,10 @@ def describe(media_file, original):
 
 
 def store(media_file, kind, product):
-    with product.path.open("rb") as made:
-        sha256 = hashlib.file_digest(made, "sha256").hexdigest()
     media_file.add_derivative(
         kind=kind,
         path=product.path,
-        sha256=sha256,
+        sha256=sha256_of_path(product.path),
         content_type=product.content_type,
         tool=product.tool,
         tool_version=product.tool_version,

@@ -10,6 +10,7 @@ from submissions.notifications import notify_new_submission, notify_witness_rece
 from submissions.pipeline import process_media_file
 from submissions.queueing import enqueue_on_commit
 from submissions.references import new_upload_token, seal_upload_token
+from submissions.storage import FinishedFile
 from submissions.streaming import sync_and_hash
 
 
@@ -33,13 +34,6 @@ def create_submission(*, appeal: Appeal, submission: Submission) -> tuple[Submis
         if submission.contact_email:
             enqueue_on_commit(notify_witness_receipt, submission.pk)
     return submission, token
-
-
-class PartialFile(File):
-    """A finished upload on local disk: FileSystemStorage moves it into place instead of copying."""
-
-    def temporary_file_path(self):
-        return self.file.name
 
 
 def add_media_file(*, submission: Submission, content: File, filename: str, size: int, sha256: str, content_type: str):
@@ -75,7 +69,7 @@ def complete_upload(*, upload: Upload, partial) -> MediaFile:
     with open(upload.partial_path, "rb") as whole, transaction.atomic():
         media_file = add_media_file(
             submission=upload.submission,
-            content=PartialFile(whole),
+            content=FinishedFile(whole),
             filename=upload.filename,
             size=upload.length,
             sha256=sha256,

@@ -1,12 +1,33 @@
-"""Reading stored files alike whether they sit on this machine's disk or in S3-compatible storage.
+"""Stored files: hashing them, handing finished ones over, and reading them alike whether they sit on this
+machine's disk or in S3-compatible storage.
 
 Opening an object-storage file through Django downloads all of it before the first byte can be read,
 so these helpers stream it instead, and ask the store for just the bytes a Range request wants.
 """
 
+import hashlib
 from pathlib import Path
 
+from django.core.files import File
+
 CHUNK = 1024 * 1024
+
+
+class FinishedFile(File):
+    """A finished file on local disk, open for reading: FileSystemStorage moves it into place instead of copying."""
+
+    def temporary_file_path(self):
+        return self.file.name
+
+
+def sha256_of(file) -> str:
+    """The SHA-256 (in hex) of an open binary file, from where it stands to its end."""
+    return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def sha256_of_path(path) -> str:
+    with open(path, "rb") as file:
+        return sha256_of(file)
 
 
 def local_path(field_file) -> Path | None:

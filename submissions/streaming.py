@@ -7,11 +7,12 @@ gunicorn's count of the body in step, so a kept-alive connection still finds the
 where it starts. Under any other server (runserver, the test client) it falls back to request.read().
 """
 
-import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 from gunicorn.http.body import Body, LengthReader
+
+from submissions.storage import sha256_of_path
 
 BLOCK_SIZE = 1024 * 1024
 
@@ -83,7 +84,6 @@ def sync_and_hash(file) -> str:
     file.flush()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fdatasync") as syncing:
         synced = syncing.submit(os.fdatasync, file.fileno())
-        with open(file.name, "rb") as again:
-            digest = hashlib.file_digest(again, "sha256").hexdigest()
+        digest = sha256_of_path(file.name)
         synced.result()
     return digest

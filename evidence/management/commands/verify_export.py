@@ -4,8 +4,9 @@ import zipfile
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evidence.exports import sha256_of_path, verify_export_file
+from evidence.exports import verify_export_file
 from evidence.models import EvidenceExport
+from submissions.storage import sha256_of_path
 
 
 class Command(BaseCommand):
