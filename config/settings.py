@@ -42,6 +42,8 @@ FORCE_DPO_EMAIL = env.str("FORCE_DPO_EMAIL", default="data-protection-officer@ex
 # Review periods after the national rules for police information (MoPI), stated on the privacy notice:
 # a submission decided as needing no further action, or as a duplicate, is reviewed this many months later.
 SUBMISSION_REVIEW_MONTHS_NO_ACTION = env.int("SUBMISSION_REVIEW_MONTHS_NO_ACTION", default=12)
+# An actioned submission is part of the case record: reviewed with it, after MoPI's six years for most offences.
+SUBMISSION_REVIEW_YEARS_ACTIONED = env.int("SUBMISSION_REVIEW_YEARS_ACTIONED", default=6)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
@@ -297,6 +299,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("NOTIFY_SWEEP_INTERVAL", default=60.0),
     },
     "sweep-stuck-exports": {"task": "evidence.tasks.sweep_stuck_exports", "schedule": 300.0},
+    "sweep-stuck-disposals": {"task": "evidence.tasks.sweep_stuck_disposals", "schedule": 300.0},
     "store-whole-uploads": {"task": "submissions.tasks.store_whole_uploads", "schedule": 300.0},
     "expire-abandoned-uploads": {"task": "submissions.tasks.expire_uploads", "schedule": 3600.0},
     "clear-expired-sessions": {"task": "submissions.tasks.clear_expired_sessions", "schedule": 3600.0},

@@ -15,10 +15,19 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from appeals.templatetags.govuk import govuk_date, govuk_datetime, govuk_time
-from evidence.models import AuditEntry, EvidenceExport
-from evidence.services import record, request_export
+from evidence.audit import record
+from evidence.models import AuditEntry, Disposal, EvidenceExport
+from evidence.retention import (
+    RetentionError,
+    approve_disposal,
+    due_for_review,
+    lift_legal_hold,
+    place_legal_hold,
+    retain,
+)
+from evidence.services import request_export
 from evidence.triage import TriageError, add_note, assign, change_state, set_priority
-from incidents.access import colleagues_of
+from incidents.access import colleagues_of, is_supervisor
 from submissions.models import Derivative, MediaFile, NotificationPreference, Submission, SubmissionNote
 
 NOT_ALLOWED = "their state does not allow it (each submission's page lists the allowed next steps)."
@@ -184,6 +193,24 @@ class ScanFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RetentionFilter(admin.SimpleListFilter):
+    title = "retention"
+    parameter_name = "retention"
+
+    def lookups(self, request, model_admin):
+        return [("due", "Due for review"), ("held", "On legal hold"), ("disposed", "Disposed of")]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "due":
+                return due_for_review(queryset)
+            case "held":
+                return queryset.filter(held_at__isnull=False)
+            case "disposed":
+                return queryset.filter(disposed_at__isnull=False)
+        return queryset
+
+
 class SubmissionTriageForm(forms.ModelForm):
     """State limited to the allowed next steps; a decision needs its reason (and a duplicate its original)."""
 
@@ -237,6 +264,42 @@ class NoteInline(admin.StackedInline):
         return request.user.has_perm("submissions.view_submission")
 
 
+def _reason_field(label):
+    return forms.CharField(
+        label=label,
+        help_text="Kept in the audit trail.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+
+class RetainForm(forms.Form):
+    reason = _reason_field("Why keep it?")
+    review_on = forms.DateField(
+        label="Next review date",
+        help_text="For example 2027-03-31.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean_review_on(self):
+        review_on = self.cleaned_data["review_on"]
+        if review_on <= timezone.localdate():
+            raise forms.ValidationError("The next review date must be in the future.")
+        return review_on
+
+
+class LegalHoldForm(forms.Form):
+    reason = _reason_field("Why hold it? (for example the case, order or request)")
+
+
+class LiftHoldForm(forms.Form):
+    reason = _reason_field("Why lift the hold?")
+
+
+class ApproveDisposalForm(forms.Form):
+    reason = _reason_field("Why dispose of it?")
+
+
 class NoFurtherActionForm(forms.Form):
     reason = forms.CharField(
         label="Why is no further action needed?", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
@@ -266,6 +329,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         HasFilesFilter,
         ProcessingFilter,
         ScanFilter,
+        RetentionFilter,
     ]
     show_facets = admin.ShowFacets.ALWAYS
     list_select_related = ["appeal", "assignee"]
@@ -274,7 +338,16 @@ class SubmissionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     autocomplete_fields = ["assignee", "duplicate_of"]
-    actions = ["assign_to_me", "mark_in_review", "record_no_further_action", "export_evidence"]
+    actions = [
+        "assign_to_me",
+        "mark_in_review",
+        "record_no_further_action",
+        "export_evidence",
+        "retain_after_review",
+        "put_on_legal_hold",
+        "lift_hold",
+        "approve_disposal",
+    ]
     inlines = [NoteInline]
 
     account_fields = [
@@ -305,8 +378,17 @@ class SubmissionAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        ("Retention", {"fields": ["review_on", "held_at", "disposed_at"]}),
     ]
-    readonly_fields = [*account_fields, *witness_fields, "decided_at", "decided_by"]
+    readonly_fields = [
+        *account_fields,
+        *witness_fields,
+        "decided_at",
+        "decided_by",
+        "review_on",
+        "held_at",
+        "disposed_at",
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
@@ -344,6 +426,9 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def has_export_permission(self, request):
         return request.user.has_perm("evidence.add_evidenceexport")
+
+    def has_supervise_permission(self, request):
+        return is_supervisor(request.user)
 
     @admin.display(description="Account")
     def account_text(self, obj):
@@ -388,7 +473,8 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def evidence_context(self, request, submission):
         media_files = submission.media_files.prefetch_related("derivatives")
-        files = [self.describe_file(media_file) for media_file in media_files]
+        # A disposed submission's files are gone; the erasure record says what they were.
+        files = [] if submission.is_disposed() else [self.describe_file(media_file) for media_file in media_files]
         # One player, for the file chosen in the list (?file=<id>), else the first that plays.
         chosen = request.GET.get("file", "")
         selected = next((file for file in files if str(file["media_file"].pk) == chosen), None) or next(
@@ -491,6 +577,93 @@ class SubmissionAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"{count} evidence export(s) are being built; each appears on its submission's page."
         )
+
+    @admin.action(description="Retain after review (with a reason and a new review date)", permissions=["supervise"])
+    def retain_after_review(self, request, queryset):
+        return self._retention_decision(
+            request,
+            queryset,
+            RetainForm,
+            "retain_after_review",
+            title="Retain after review",
+            explanation="These submissions will be kept until the new review date, with your reason:",
+            decide=lambda submission, data: retain(
+                submission=submission, by=request.user, reason=data["reason"], review_on=data["review_on"]
+            ),
+            done="{} submission(s) retained.",
+        )
+
+    @admin.action(description="Put on legal hold (never disposed of while held)", permissions=["supervise"])
+    def put_on_legal_hold(self, request, queryset):
+        return self._retention_decision(
+            request,
+            queryset,
+            LegalHoldForm,
+            "put_on_legal_hold",
+            title="Put on legal hold",
+            explanation="These submissions will not be disposed of until the hold is lifted; "
+            "a disposal approved and not yet done is withdrawn:",
+            decide=lambda submission, data: place_legal_hold(
+                submission=submission, by=request.user, reason=data["reason"]
+            ),
+            done="{} submission(s) put on legal hold.",
+        )
+
+    @admin.action(description="Lift the legal hold", permissions=["supervise"])
+    def lift_hold(self, request, queryset):
+        return self._retention_decision(
+            request,
+            queryset,
+            LiftHoldForm,
+            "lift_hold",
+            title="Lift the legal hold",
+            explanation="The legal hold will be lifted from:",
+            decide=lambda submission, data: lift_legal_hold(
+                submission=submission, by=request.user, reason=data["reason"]
+            ),
+            done="Legal hold lifted from {} submission(s).",
+        )
+
+    @admin.action(description="Approve disposal (with a reason)", permissions=["supervise"])
+    def approve_disposal(self, request, queryset):
+        return self._retention_decision(
+            request,
+            queryset,
+            ApproveDisposalForm,
+            "approve_disposal",
+            title="Approve disposal",
+            explanation="The account, contact details and every copy of every file of these submissions will be "
+            "deleted for good. The audit trail and a record of what was removed are kept:",
+            decide=lambda submission, data: approve_disposal(
+                submission=submission, by=request.user, reason=data["reason"]
+            ),
+            done="Disposal approved for {} submission(s); their files are being deleted.",
+        )
+
+    def _retention_decision(self, request, queryset, form_class, action, *, title, explanation, decide, done):
+        """Ask for the reason (and date), then apply `decide` to each submission; say which could not be."""
+        form = form_class(request.POST if "confirm" in request.POST else None)
+        if form.is_valid():
+            count = 0
+            for submission in queryset:
+                try:
+                    decide(submission, form.cleaned_data)
+                    count += 1
+                except RetentionError as error:
+                    self.message_user(request, str(error), messages.WARNING)
+            self.message_user(request, done.format(count), messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "explanation": explanation,
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "form": form,
+            "action": action,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/submissions/submission/retention_decision.html", context)
 
     def _change_states(self, request, queryset, to, reason=""):
         moved = skipped = 0
@@ -627,3 +800,19 @@ class EvidenceExportAdmin(ReadOnlyAdmin):
             return obj.get_state_display()
         url = reverse("admin:evidence_export_download", args=[obj.pk])
         return format_html('<a href="{}">Download export {}</a>', url, obj.pk)
+
+
+@admin.register(Disposal)
+class DisposalAdmin(ReadOnlyAdmin):
+    """The erasure records: what was removed (sizes and SHA-256s, never the content), when, who approved, why."""
+
+    list_display = ["reference", "approved_by", "approved_at", "reason", "completed_at", "withdrawn_at", "file_count"]
+    list_select_related = ["approved_by"]
+    search_fields = ["=reference"]
+    actions = None
+
+    def has_module_permission(self, request):
+        return is_supervisor(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_supervisor(request.user)

@@ -32,6 +32,12 @@ class AuditEntry(AppendOnlyModel):
         ADDED_NOTE = "added_note", "Added a note"
         REQUESTED_EXPORT = "requested_export", "Requested an evidence export"
         DOWNLOADED_EXPORT = "downloaded_export", "Downloaded an evidence export"
+        RETAINED = "retained", "Retained after review"
+        PLACED_LEGAL_HOLD = "placed_legal_hold", "Put on legal hold"
+        LIFTED_LEGAL_HOLD = "lifted_legal_hold", "Lifted the legal hold"
+        APPROVED_DISPOSAL = "approved_disposal", "Approved disposal"
+        WITHDREW_DISPOSAL = "withdrew_disposal", "Withdrew the approved disposal"
+        DISPOSED = "disposed", "Disposed of"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=30, choices=Action.choices)
@@ -119,3 +125,51 @@ class EvidenceExport(models.Model):
 
     def filename(self):
         return f"evidence-{self.submission.reference}-{self.pk}.zip"
+
+
+class DisposalQuerySet(IncidentScopedQuerySet):
+    incident_lookup = "submission__appeal__incident"
+
+    def open(self):
+        return self.filter(withdrawn_at__isnull=True, completed_at__isnull=True)
+
+
+class Disposal(models.Model):
+    """A supervisor's approval to dispose of a submission, and once done the erasure record: what was removed
+    (its reference, how many files, their sizes and SHA-256s; never the content), when, who approved and why.
+    """
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="disposals")
+    reference = models.CharField(max_length=9, editable=False)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    approved_at = models.DateTimeField(auto_now_add=True)
+    # Set when a legal hold stops the disposal before it ran.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    file_count = models.PositiveIntegerField(null=True, blank=True)
+    total_bytes = models.BigIntegerField(null=True, blank=True)
+    # One {"kind", "size", "sha256"} per original, derivative and export removed from storage.
+    removed = models.JSONField(default=list, blank=True)
+
+    objects = DisposalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-approved_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission"], condition=models.Q(withdrawn_at__isnull=True), name="disposal_one_per_submission"
+            ),
+            models.CheckConstraint(name="disposal_has_reason", condition=~models.Q(reason="")),
+        ]
+        indexes = [
+            # The sweep: approved disposals not yet done.
+            models.Index(
+                fields=["approved_at"],
+                name="disposal_open_idx",
+                condition=models.Q(withdrawn_at__isnull=True, completed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return f"Disposal of {self.reference}"

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.migrations.recorder import MigrationRecorder
 
-from evidence.models import AuditEntry, EvidenceExport
+from evidence.models import AuditEntry, Disposal, EvidenceExport
 from submissions.models import Derivative, MediaFile, Submission, SubmissionNote
 
 
@@ -51,6 +51,11 @@ RULES = {
     SubmissionNote: Rule(("SELECT", "INSERT")),
     AuditEntry: Rule(("SELECT", "INSERT")),
     EvidenceExport: Rule(("SELECT", "INSERT", "UPDATE")),
+    # The erasure record: approved, then withdrawn by a hold or completed with what was removed; never deleted.
+    # Disposal itself needs no DELETE on evidence: rows stay as tombstones, their files go (evidence/retention.py).
+    Disposal: Rule(
+        ("SELECT", "INSERT"), updatable=("withdrawn_at", "completed_at", "file_count", "total_bytes", "removed")
+    ),
 }
 
 

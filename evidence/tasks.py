@@ -5,8 +5,9 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
+from evidence.disposal import DisposalBusy, dispose
 from evidence.exports import ExportError, build_export
-from evidence.models import EvidenceExport
+from evidence.models import Disposal, EvidenceExport
 from submissions.queueing import enqueue_on_commit
 
 log = logging.getLogger(__name__)
@@ -60,3 +61,19 @@ def sweep_stuck_exports():
     )
     for export_id in stuck.values_list("pk", flat=True):
         enqueue_on_commit(build_evidence_export, export_id)
+
+
+@shared_task(
+    autoretry_for=(OSError, DisposalBusy), retry_backoff=True, max_retries=10, soft_time_limit=600, time_limit=660
+)
+def dispose_submission(disposal_id: int):
+    """Carry out one approved disposal; a second run, or one for a held submission, does nothing."""
+    dispose(disposal_id)
+
+
+@shared_task(soft_time_limit=30, time_limit=45)
+def sweep_stuck_disposals():
+    """Enqueue approved disposals not done yet: never enqueued, lost, or given up while a file was busy."""
+    stuck = Disposal.objects.open().filter(approved_at__lt=timezone.now() - STUCK_AFTER)
+    for disposal_id in stuck.values_list("pk", flat=True):
+        enqueue_on_commit(dispose_submission, disposal_id)

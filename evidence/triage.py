@@ -3,8 +3,8 @@
 from django.db import transaction
 from django.utils import timezone
 
+from evidence.audit import record
 from evidence.models import AuditEntry
-from evidence.services import record
 from submissions.models import Submission, SubmissionNote
 
 
@@ -13,11 +13,13 @@ class TriageError(Exception):
 
 
 def change_state(*, submission: Submission, to: str, by, reason: str = "", duplicate_of=None) -> None:
-    """Move a submission along an allowed transition, audited; a decision needs a reason.
+    """Move a submission along an allowed transition, audited; a decision needs a reason and sets the review date.
 
     The UPDATE is conditional on the state it was read in, so two officers cannot decide at once.
     """
     old = submission.state
+    if submission.is_disposed():
+        raise TriageError("This submission has been disposed of.")
     if problem := submission.transition_problem(to, reason, duplicate_of):
         raise TriageError(problem)
     target = Submission.State(to)
@@ -30,6 +32,8 @@ def change_state(*, submission: Submission, to: str, by, reason: str = "", dupli
         "decided_at": now if decided else None,
         "decided_by": by if decided else None,
         "duplicate_of": duplicate_of if target == Submission.State.DUPLICATE else None,
+        # The review date follows the decision; reopening a submission clears it.
+        "review_on": Submission.review_date(target, now if decided else None),
         "updated_at": now,
     }
     with transaction.atomic():

@@ -6,17 +6,26 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from evidence.audit import record, record_access
 from evidence.files import evidence_response
 from evidence.models import AuditEntry, EvidenceExport
-from evidence.services import record, record_access, request_export
+from evidence.services import request_export
 from submissions.models import Derivative, MediaFile, Submission
+
+# Where each model finds its submission's disposal: nothing of a disposed submission is served any more.
+DISPOSED_AT = {
+    Submission: "disposed_at",
+    MediaFile: "submission__disposed_at",
+    Derivative: "media_file__submission__disposed_at",
+    EvidenceExport: "submission__disposed_at",
+}
 
 
 def _visible(request, model, permission="submissions.view_submission"):
     """The records of `model` this officer may see, given the right to use this view at all."""
     if not request.user.has_perm(permission):
         raise PermissionDenied
-    return model.objects.visible_to(request.user)
+    return model.objects.visible_to(request.user).filter(**{f"{DISPOSED_AT[model]}__isnull": True})
 
 
 def serve_derivative(request, pk):

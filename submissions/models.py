@@ -4,9 +4,10 @@ import os
 import re
 import tempfile
 import uuid
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
@@ -124,6 +125,13 @@ class Submission(models.Model):
     receipt_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     # While the witness is owed their receipt: their upload token, encrypted (see notify_witness_receipt).
     receipt_token = models.CharField(max_length=200, blank=True, editable=False)
+    # Retention (MoPI review and retain): set from the decision (see review_date), moved on by a supervisor who
+    # retains it; never disposed of while held. The audit trail says who and why.
+    review_on = models.DateField(null=True, blank=True, editable=False)
+    held_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when disposal has removed the account, contact details and files; the row stays as a tombstone so
+    # the audit trail and the erasure record keep what they point to.
+    disposed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -155,8 +163,17 @@ class Submission(models.Model):
             models.CheckConstraint(
                 name="submission_not_duplicate_of_itself", condition=~models.Q(duplicate_of=models.F("pk"))
             ),
+            models.CheckConstraint(
+                name="submission_reviewed_once_decided",
+                condition=models.Q(state__in=["actioned", "no_further_action", "duplicate"])
+                | models.Q(review_on__isnull=True),
+            ),
         ]
         indexes = [
+            # Supervisors' "Due for review" list.
+            models.Index(
+                fields=["review_on"], name="submission_review_idx", condition=models.Q(disposed_at__isnull=True)
+            ),
             # Triage: an appeal's submissions in a given state, newest first.
             models.Index(fields=["appeal", "state", "-created_at"], name="submission_triage_idx"),
             # "Assigned to me".
@@ -209,6 +226,20 @@ class Submission(models.Model):
 
     def is_decided(self):
         return self.state in self.DECISIONS
+
+    @classmethod
+    def review_date(cls, state: str, decided_at: datetime | None) -> date | None:
+        """When a submission in `state`, decided at `decided_at`, is first reviewed: None until it is decided."""
+        if state not in cls.DECISIONS or decided_at is None:
+            return None
+        decided_on = timezone.localdate(decided_at)
+        if state == cls.State.ACTIONED:
+            # Part of the case record: reviewed with the case, on the period the privacy notice points to.
+            return decided_on + relativedelta(years=settings.SUBMISSION_REVIEW_YEARS_ACTIONED)
+        return decided_on + relativedelta(months=settings.SUBMISSION_REVIEW_MONTHS_NO_ACTION)
+
+    def is_disposed(self):
+        return self.disposed_at is not None
 
     def set_upload_token(self, token: str):
         self.upload_token_hash = hash_upload_token(token)

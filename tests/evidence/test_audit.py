@@ -4,8 +4,8 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
+from evidence.audit import record
 from evidence.models import AuditEntry, AuditTrailIsAppendOnly
-from evidence.services import record
 from tests.conftest import connected_as, require
 from tests.officers import sign_in
 

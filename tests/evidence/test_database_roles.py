@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+from evidence.audit import record
 from evidence.models import AuditEntry
-from evidence.services import record
 from submissions.models import Derivative, MediaFile, SubmissionNote
 from tests.conftest import APP_ROLE, connected_as, require
 
