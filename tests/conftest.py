@@ -88,6 +88,7 @@ def private_file_storage(settings, tmp_path, monkeypatch):
     """Each test writes media, evidence and uploads in progress under its own temporary folder."""
     from django.core.files.storage import storages
 
+    from evidence.models import EvidenceExport
     from submissions.models import Derivative, MediaFile
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
@@ -100,7 +101,11 @@ def private_file_storage(settings, tmp_path, monkeypatch):
         "evidence": {**settings.STORAGES["evidence"], "OPTIONS": {"location": settings.EVIDENCE_ROOT}},
     }
     # A FileField resolves its storage callable once, at import: point it at this test's storage.
-    for field in (MediaFile._meta.get_field("original"), Derivative._meta.get_field("file")):
+    for field in (
+        MediaFile._meta.get_field("original"),
+        Derivative._meta.get_field("file"),
+        EvidenceExport._meta.get_field("file"),
+    ):
         monkeypatch.setattr(field, "storage", storages["evidence"])
 
 

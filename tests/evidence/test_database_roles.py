@@ -11,6 +11,8 @@ from django.db import DatabaseError, connection, transaction
 
 from evidence.audit import record
 from evidence.models import AuditEntry
+from evidence.retention import approve_disposal
+from evidence.triage import change_state
 from submissions.models import Derivative, MediaFile, SubmissionNote
 from tests.conftest import APP_ROLE, connected_as, require
 
@@ -123,3 +125,20 @@ def test_grants_are_refused_to_the_owner_a_superuser_and_a_role_that_does_not_ex
             call_command("grant_app_role", superuser[0])
         with pytest.raises(CommandError, match="There is no role"):
             call_command("grant_app_role", f"{APP_ROLE}_missing")
+
+
+def test_disposal_needs_no_delete_and_its_erasure_record_cannot_be_rewritten_or_deleted(
+    north, supervisor, django_capture_on_commit_callbacks
+):
+    change_state(submission=north.submission, to="no_further_action", by=north.officer, reason="Nothing in view")
+    with django_capture_on_commit_callbacks(execute=True):
+        disposal = approve_disposal(submission=north.submission, by=supervisor, reason="Reviewed")
+    disposal.refresh_from_db()
+    assert disposal.completed_at is not None
+    assert_refused("UPDATE evidence_disposal SET reason = 'Rewritten' WHERE id = %s", [disposal.pk])
+    assert_refused("UPDATE evidence_disposal SET approved_by_id = %s WHERE id = %s", [north.officer.pk, disposal.pk])
+    assert_refused("DELETE FROM evidence_disposal WHERE id = %s", [disposal.pk])
+    assert_refused("DELETE FROM submissions_submission WHERE id = %s", [north.submission.pk])
+    # The tombstones stay, with what the trail and the erasure record point to.
+    assert MediaFile.objects.filter(pk=north.media_file.pk, sha256=north.media_file.sha256).exists()
+    assert AuditEntry.objects.filter(submission=north.submission, action=AuditEntry.Action.DISPOSED).exists()
