@@ -24,9 +24,7 @@ def serve_derivative(request, pk):
     derivative = get_object_or_404(
         _visible(request, Derivative)
         .select_related("media_file__submission")
-        # Quarantined files are never previewed or played.
-        .exclude(media_file__state=MediaFile.State.QUARANTINED)
-        .exclude(media_file__scan_state=MediaFile.ScanState.INFECTED),
+        .filter(media_file__in=MediaFile.objects.playable()),
         pk=pk,
     )
     action = (
