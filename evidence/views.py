@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from evidence.audit import record, record_access
-from evidence.files import evidence_response
 from evidence.models import AuditEntry, EvidenceExport
+from evidence.responses import evidence_response
 from evidence.services import request_export
 from submissions.models import Derivative, MediaFile, Submission
 
@@ -33,9 +33,7 @@ def serve_derivative(request, pk):
     derivative = get_object_or_404(
         _visible(request, Derivative)
         .select_related("media_file__submission")
-        # Quarantined files are never previewed or played.
-        .exclude(media_file__state=MediaFile.State.QUARANTINED)
-        .exclude(media_file__scan_state=MediaFile.ScanState.INFECTED),
+        .filter(media_file__in=MediaFile.objects.playable()),
         pk=pk,
     )
     action = (

@@ -312,6 +312,16 @@ class MediaFileQuerySet(IncidentScopedQuerySet):
         )
         return self.select_related("submission").get(pk=pk) if claimed else None
 
+    def playable(self):
+        """Files that may be previewed or played: not quarantined (see MediaFile.is_quarantined)."""
+        return self.exclude(state=MediaFile.State.QUARANTINED).exclude(scan_state=MediaFile.ScanState.INFECTED)
+
+    def requeue_stuck(self) -> list[int]:
+        """Put the stuck files back in the queue, counted from now so the next sweep does not queue them twice."""
+        stuck = list(self.stuck().values_list("pk", flat=True))
+        self.stuck().filter(pk__in=stuck).update(state=MediaFile.State.RECEIVED, updated_at=timezone.now())
+        return stuck
+
     def stuck(self):
         """Files nobody is working on: received but never picked up, or held by a worker that stopped."""
         now = timezone.now()
@@ -410,6 +420,24 @@ class MediaFile(models.Model):
         self.state = self.State.RECEIVED
         self.state_reason = f"Waiting to try again: {without_paths(reason)}"[:300]
         self.save(update_fields=["state", "state_reason", "updated_at"])
+
+    def record_scan(self, detail: str, verdict: str | None = None):
+        """The virus scan's outcome; with no verdict (no scanner configured) the file stays unscanned."""
+        if verdict is not None:
+            self.scan_state = verdict
+        self.scan_detail = detail[:300]
+        self.save(update_fields=["scan_state", "scan_detail", "updated_at"])
+
+    def record_description(self, metadata: dict, content_type: str):
+        """What the tools found in the file; the type sniffed on arrival is kept if there was one."""
+        self.metadata = metadata
+        self.content_type = self.content_type or content_type
+        self.save(update_fields=["metadata", "content_type", "updated_at"])
+
+    @property
+    def problem_event_key(self) -> str:
+        """One alert to officers per file and problem state."""
+        return f"media_{self.state}:{self.pk}"
 
     def is_quarantined(self):
         """An infected file is kept as evidence but never previewed or played."""

@@ -67,11 +67,7 @@ def notify_media_problem(media_file_id: int):
             "admin_url": settings.SITE_URL + submission.get_admin_url(),
         },
     )
-    notify_officers(media_problem_event_key(media_file), submission, subject, body)
-
-
-def media_problem_event_key(media_file):
-    return f"media_{media_file.state}:{media_file.pk}"
+    notify_officers(media_file.problem_event_key, submission, subject, body)
 
 
 def notify_officers(event_key, submission, subject, body):

@@ -10,8 +10,6 @@ from datetime import timedelta
 import magic
 from celery import shared_task
 from django.conf import settings
-from django.db.models import CharField, Exists, OuterRef, Value
-from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from submissions import media
@@ -134,24 +132,20 @@ def local_original(media_file, work):
 
 def scan_original(media_file, original):
     if not settings.CLAMD_ADDRESS:
-        media_file.scan_detail = "No virus scanner is configured"
-        media_file.save(update_fields=["scan_detail", "updated_at"])
+        media_file.record_scan("No virus scanner is configured")
         return
     outcome = media.scan(original, media_file.size)
-    media_file.scan_state = outcome.verdict
-    media_file.scan_detail = outcome.detail[:300]
-    media_file.save(update_fields=["scan_state", "scan_detail", "updated_at"])
+    media_file.record_scan(outcome.detail, outcome.verdict)
 
 
 def describe(media_file, original):
     image = media.open_image(original)
     if image is not None:
         with image:
-            media_file.metadata = media.describe_image(image)
+            metadata = media.describe_image(image)
     else:
-        media_file.metadata = media.describe_video(media.probe(original))
-    media_file.content_type = media_file.content_type or magic.from_file(str(original), mime=True)
-    media_file.save(update_fields=["metadata", "content_type", "updated_at"])
+        metadata = media.describe_video(media.probe(original))
+    media_file.record_description(metadata, media_file.content_type or magic.from_file(str(original), mime=True))
 
 
 def store(media_file, kind, product):
@@ -169,19 +163,20 @@ def store(media_file, kind, product):
 @shared_task(name="submissions.tasks.sweep_stuck_media", soft_time_limit=60, time_limit=90)
 def sweep_stuck_media():
     """Enqueue files nobody is working on, and alerts that were never queued (the broker was down)."""
-    stuck = list(MediaFile.objects.stuck().values_list("pk", flat=True))
-    # Back in the queue, and counted from now, so that the next sweep does not queue them twice.
-    MediaFile.objects.stuck().filter(pk__in=stuck).update(state=MediaFile.State.RECEIVED, updated_at=timezone.now())
+    stuck = MediaFile.objects.requeue_stuck()
     for pk in stuck:
         enqueue_on_commit(process_media_file, pk)
-    alerted = Notification.objects.filter(
-        event_key=Concat(Value("media_"), OuterRef("state"), Value(":"), Cast(OuterRef("pk"), CharField()))
+    problems = list(
+        MediaFile.objects.filter(state__in=MediaFile.PROBLEM_STATES, updated_at__gt=timezone.now() - timedelta(days=1))
     )
-    unalerted = MediaFile.objects.filter(
-        state__in=MediaFile.PROBLEM_STATES, updated_at__gt=timezone.now() - timedelta(days=1)
-    ).exclude(Exists(alerted))
-    for pk in unalerted.values_list("pk", flat=True):
-        enqueue_on_commit(notify_media_problem, pk)
+    alerted = set(
+        Notification.objects.filter(event_key__in=[f.problem_event_key for f in problems]).values_list(
+            "event_key", flat=True
+        )
+    )
+    for media_file in problems:
+        if media_file.problem_event_key not in alerted:
+            enqueue_on_commit(notify_media_problem, media_file.pk)
     if stuck:
         log.info("Enqueued %d stuck media files again", len(stuck))
     remove_abandoned_work()
