@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -21,12 +22,15 @@ from storages.backends.s3 import S3Storage
 
 from appeals.models import AppealImage
 from evidence.exports import verify_export_file
-from evidence.models import EvidenceExport
-from submissions.models import Derivative, MediaFile
+from evidence.models import Disposal, EvidenceExport
+from evidence.retention import approve_disposal
+from evidence.services import request_export
+from evidence.triage import change_state
+from submissions.models import Derivative, MediaFile, Submission, Upload
 from submissions.pipeline import process_media_file
 from tests.appeals.images import make_image
 from tests.factories import make_submission
-from tests.officers import sign_in
+from tests.officers import add_derivative, make_triage_officer, sign_in, store_media_file
 from tests.services import SeaweedFS
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +199,40 @@ def test_healthz_says_when_the_bucket_refuses_the_key(client, settings, seaweedf
     assert response.status_code == 503
     assert response.json()["status"] == "error"
     assert response.json()["object_storage"] == "error: SignatureDoesNotMatch"
+
+
+def bucket_objects_holding(bucket, content: bytes) -> list[str]:
+    keys = [
+        item["Key"]
+        for page in bucket.get_paginator("list_objects_v2").paginate(Bucket=SeaweedFS.bucket)
+        for item in page.get("Contents", [])
+    ]
+    return [key for key in keys if content in stored_bytes(bucket, key)]
+
+
+def test_disposal_leaves_no_byte_of_the_files_in_the_bucket_or_on_disk(
+    demo, bucket, object_storage, settings, django_capture_on_commit_callbacks
+):
+    original = b"the witness's own footage, kept in the bucket " * 40
+    proxy = b"a proxy made from the witness's footage " * 40
+    partial = b"half of another clip still on its way " * 40
+    officer = demo.incident.officer_in_charge
+    submission = make_submission(demo, contact_email="alex@example.org")
+    media_file = store_media_file(submission, content=original)
+    add_derivative(media_file, Derivative.Kind.PROXY, proxy)
+    with django_capture_on_commit_callbacks(execute=True):
+        request_export(submission=submission, by=officer)
+    upload = Upload.objects.create(submission=submission, length=len(partial) * 2, offset=len(partial), filename="b")
+    upload.partial_path.write_bytes(partial)
+    change_state(submission=submission, to=Submission.State.NO_FURTHER_ACTION, by=officer, reason="Nothing in view")
+    assert bucket_objects_holding(bucket, original) and bucket_objects_holding(bucket, proxy)
+
+    supervisor = make_triage_officer("supervisor", supervisor=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        approve_disposal(submission=submission, by=supervisor, reason="Reviewed: no further use")
+
+    for content in (original, proxy, partial):
+        assert bucket_objects_holding(bucket, content) == []
+        local = [path for path in Path(settings.UPLOAD_DIR).parent.rglob("*") if path.is_file()]
+        assert [path for path in local if content in path.read_bytes()] == []
+    assert Disposal.objects.get(submission=submission).file_count == 1
