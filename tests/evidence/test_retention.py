@@ -306,3 +306,12 @@ def test_an_officer_can_no_longer_play_or_download_a_disposed_submissions_files(
         approve_disposal(submission=witness.submission, by=supervisor, reason="Reviewed")
     sign_in(client, supervisor)
     assert client.get(reverse("admin:evidence_derivative", args=[proxy.pk])).status_code == 404
+
+
+def test_the_privacy_notice_states_the_review_period_that_decisions_set(client, north, settings):
+    settings.SUBMISSION_REVIEW_MONTHS_NO_ACTION = 18
+    page = " ".join(client.get("/privacy/").text.split())
+    assert "reviewed 18 months after that decision and deleted, unless there is a reason to keep it" in page
+    assert "we keep only a record that it existed" in page
+    decide(north)
+    assert north.submission.review_on == timezone.localdate(north.submission.decided_at) + relativedelta(months=18)
