@@ -319,6 +319,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         "file_count",
         "processing_summary",
         "contact",
+        "review_on",
     ]
     list_filter = [
         "state",

@@ -127,11 +127,11 @@ class Submission(models.Model):
     receipt_token = models.CharField(max_length=200, blank=True, editable=False)
     # Retention (MoPI review and retain): set from the decision (see review_date), moved on by a supervisor who
     # retains it; never disposed of while held. The audit trail says who and why.
-    review_on = models.DateField(null=True, blank=True, editable=False)
-    held_at = models.DateTimeField(null=True, blank=True, editable=False)
+    review_on = models.DateField("review due", null=True, blank=True, editable=False)
+    held_at = models.DateTimeField("on legal hold since", null=True, blank=True, editable=False)
     # Set when disposal has removed the account, contact details and files; the row stays as a tombstone so
     # the audit trail and the erasure record keep what they point to.
-    disposed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disposed_at = models.DateTimeField("disposed of", null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -25,17 +25,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="submission",
             name="disposed_at",
-            field=models.DateTimeField(blank=True, editable=False, null=True),
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="disposed of"),
         ),
         migrations.AddField(
             model_name="submission",
             name="held_at",
-            field=models.DateTimeField(blank=True, editable=False, null=True),
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="on legal hold since"),
         ),
         migrations.AddField(
             model_name="submission",
             name="review_on",
-            field=models.DateField(blank=True, editable=False, null=True),
+            field=models.DateField(blank=True, editable=False, null=True, verbose_name="review due"),
         ),
         migrations.RunPython(set_review_dates, migrations.RunPython.noop),
         migrations.AddIndex(
