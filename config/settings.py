@@ -208,6 +208,8 @@ UPLOAD_MAX_FILES = env.int("UPLOAD_MAX_FILES", default=20)
 UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=72)
 # Below this much free space (after the incoming bytes) uploads get 503 and Retry-After.
 UPLOAD_MIN_FREE_BYTES = env.int("UPLOAD_MIN_FREE_BYTES", default=2 * 1024**3)
+# A witness's private "add more footage" link takes files until this long after the appeal closes.
+FOOTAGE_LINK_DAYS_AFTER_CLOSING = env.int("FOOTAGE_LINK_DAYS_AFTER_CLOSING", default=30)
 # Other sites allowed to call the upload endpoint from a browser (a force's own web app).
 UPLOAD_ALLOWED_ORIGINS = env.list("UPLOAD_ALLOWED_ORIGINS", default=[])
 STORAGES = {

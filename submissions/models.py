@@ -54,6 +54,23 @@ class SubmissionQuerySet(models.QuerySet):
         )
         return self.filter(models.Exists(files))
 
+    def for_footage_link(self, token: str) -> "Submission":
+        """The submission whose private "add more footage" link this is, while the link takes files.
+
+        Every page and endpoint the link opens gets its submission here. Raises Submission.DoesNotExist for
+        a token that was never issued, FootageLinkEnded once the link has ended or been turned off.
+        """
+        submission = self.select_related("appeal__incident").get(upload_token_hash=hash_upload_token(token))
+        if not submission.accepts_footage():
+            raise FootageLinkEnded(submission)
+        return submission
+
+
+class FootageLinkEnded(Exception):
+    def __init__(self, submission):
+        super().__init__(f"The footage link of {submission} no longer takes files.")
+        self.submission = submission
+
 
 class Submission(models.Model):
     """What one witness sent about one appeal. No IP address or user agent is ever stored."""
@@ -123,6 +140,8 @@ class Submission(models.Model):
     receipt_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     # While the witness is owed their receipt: their upload token, encrypted (see notify_witness_receipt).
     receipt_token = models.CharField(max_length=200, blank=True, editable=False)
+    # Set when an officer turns the private link off (the audit trail says who and why).
+    footage_link_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -211,6 +230,19 @@ class Submission(models.Model):
 
     def set_upload_token(self, token: str):
         self.upload_token_hash = hash_upload_token(token)
+
+    def footage_link_open_until(self):
+        """When the private link stops taking files: a set time after the appeal closes; None while it is open."""
+        if self.appeal.status != Appeal.Status.CLOSED:
+            return None
+        return self.appeal.closed_at + timedelta(days=settings.FOOTAGE_LINK_DAYS_AFTER_CLOSING)
+
+    def accepts_footage(self) -> bool:
+        """The one rule for the private link: open until a set time after closing, unless an officer turned it off."""
+        if self.footage_link_revoked_at is not None:
+            return False
+        open_until = self.footage_link_open_until()
+        return open_until is None or timezone.now() < open_until
 
     def files_in_use(self) -> int:
         """Files received plus uploads still under way: what counts against UPLOAD_MAX_FILES."""
