@@ -49,8 +49,10 @@ def add_media_file(*, submission: Submission, content: File, filename: str, size
     with transaction.atomic():
         # One file at a time per submission, so the duplicate and count checks cannot race.
         Submission.objects.select_for_update().filter(pk=submission.pk).first()
-        if submission.media_files.filter(sha256=sha256).exists():
-            raise FileRefused(f"You've already added this file ({filename}).")
+        if sent := submission.media_files.filter(sha256=sha256).values_list("original_filename", flat=True).first():
+            if sent == filename:
+                raise FileRefused(f"You have already sent {sent}.")
+            raise FileRefused(f"{filename} is the same file as {sent}, which you have already sent.")
         if submission.media_files.count() >= settings.UPLOAD_MAX_FILES:
             raise FileRefused(too_many_files_message())
         media_file = MediaFile(

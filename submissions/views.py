@@ -28,8 +28,8 @@ from submissions.references import hash_upload_token
 from submissions.services import add_media_file, create_submission
 from submissions.tus import has_room_for
 
+# The reference this browser sent, never the upload token: the private link carries that.
 SESSION_KEY = "submitted_reference"
-TOKEN_SESSION_KEY = "upload_token"
 # The journey's pages in order; "" is the first page's own address (the appeal's "Give information" link).
 STEPS = {
     "": AccountForm,
@@ -174,9 +174,8 @@ def check_answers(request, appeal):
         submission, token = create_submission(appeal=appeal, submission=submission)
         del request.session[journey_key(appeal)]
         request.session[SESSION_KEY] = submission.reference
-        request.session[TOKEN_SESSION_KEY] = token
-        request.session["show_footage_link"] = True
-        return redirect("submissions:confirmation", slug=appeal.slug)
+        # The next page's address is the private link, so a reload or a bookmark keeps it.
+        return redirect("submissions:footage", token=token)
     answers["checking"] = True
     request.session[journey_key(appeal)] = answers
     return render(
@@ -207,24 +206,10 @@ def not_saved(request, appeal):
 
 @never_cache
 def confirmation(request, slug):
+    """Back from the private link's page: the information is sent, and the link is not ours to show again."""
     appeal = get_object_or_404(Appeal.objects.published().select_related("incident"), slug=slug)
     submission = get_object_or_404(Submission, appeal=appeal, reference=request.session.get(SESSION_KEY, ""))
-    token = request.session.get(TOKEN_SESSION_KEY, "")
-    if submission.upload_token_hash != hash_upload_token(token):
-        raise Http404("No upload token for this submission")
-    return render(
-        request,
-        "submissions/confirmation.html",
-        {
-            "appeal": appeal,
-            "submission": submission,
-            "token": token,
-            # The private link is shown once; after that it is only in the witness's email, if they gave one.
-            "show_footage_link": request.session.pop("show_footage_link", False),
-            "footage_url": request.build_absolute_uri(reverse("submissions:footage", args=[token])),
-            **upload_limits(),
-        },
-    )
+    return render(request, "submissions/confirmation.html", {"appeal": appeal, "submission": submission})
 
 
 def upload_limits():
@@ -242,7 +227,7 @@ def submission_for_token(token):
     return get_object_or_404(submissions, upload_token_hash=hash_upload_token(token))
 
 
-def render_footage(request, submission, token, errors=(), status=200):
+def render_footage(request, submission, token, errors=(), received=0, status=200):
     response = render(
         request,
         "submissions/footage.html",
@@ -250,15 +235,20 @@ def render_footage(request, submission, token, errors=(), status=200):
             "appeal": submission.appeal,
             "submission": submission,
             "token": token,
+            "footage_url": request.build_absolute_uri(reverse("submissions:footage", args=[token])),
+            # This browser has just sent the account: the page is its receipt too.
+            "just_sent": request.session.get(SESSION_KEY) == submission.reference,
             "media_files": submission.media_files.all(),
             "errors": errors,
+            "received": received,
             **upload_limits(),
         },
         status=status,
     )
-    # The address is the capability: keep it out of caches and other sites' logs.
+    # The address is the capability: keep it out of caches and other sites' logs. Not "no-referrer":
+    # browsers then send "Origin: null" with the upload form, and the CSRF check refuses it.
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -317,6 +307,11 @@ def receive_files(request, submission, token):
         except FileRefused as refused:
             errors.append(refused.message)
     if errors:
-        return render_footage(request, submission, token, errors, status=400)
-    messages.success(request, f"{added} file{'s' if added != 1 else ''} received. Thank you.")
+        # The files that were accepted are kept: say so beside the ones that were not.
+        return render_footage(request, submission, token, errors, received=added, status=400)
+    messages.success(request, received_message(added))
     return redirect("submissions:footage", token=token)
+
+
+def received_message(count):
+    return f"{count} file{'s' if count != 1 else ''} received. Thank you."

@@ -1,6 +1,8 @@
 // Sharing needs JavaScript, so the button is shown only where it can work: the phone's own share
 // sheet where there is one, otherwise a button that copies the link. Without either, the link above
 // is there to copy by hand.
+import { offerCopy } from "./copy-link.mjs";
+
 for (const share of document.querySelectorAll('[data-module="app-share"]')) {
   const button = share.querySelector("button");
   const status = share.querySelector('[role="status"]');
@@ -9,16 +11,8 @@ for (const share of document.querySelectorAll('[data-module="app-share"]')) {
     button.hidden = false;
     // Closing the share sheet without sharing rejects the promise: nothing to tell anyone.
     button.addEventListener("click", () => navigator.share({ title, url }).catch(() => {}));
-  } else if (navigator.clipboard) {
+  } else {
     button.textContent = "Copy the link to this appeal";
-    button.hidden = false;
-    button.addEventListener("click", async () => {
-      try {
-        await navigator.clipboard.writeText(url);
-        status.textContent = "Link copied. Paste it into a message or a post to share this appeal.";
-      } catch {
-        status.textContent = "Your browser did not let us copy the link. Select the link above and copy it.";
-      }
-    });
+    offerCopy(button, status, url, "Link copied. Paste it into a message or a post to share this appeal.");
   }
 }

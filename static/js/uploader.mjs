@@ -7,9 +7,14 @@ const STATUS = {
   offline: ["Waiting for a connection", "govuk-tag--yellow"],
   checking: ["Checking", "govuk-tag--blue"],
   uploaded: ["Uploaded", "govuk-tag--green"],
-  failed: ["Failed: try again", "govuk-tag--red"],
+  failed: ["Stopped", "govuk-tag--red"],
   refused: ["Not accepted", "govuk-tag--red"],
 };
+// A file can be tried again once it has stopped, and cancelled until its last byte is sent: after that
+// it is evidence, kept whatever happens on this page.
+const CAN_RETRY = ["failed"];
+const CAN_CANCEL = ["waiting", "uploading", "offline", "failed"];
+const SHOWS_PROGRESS = ["waiting", "uploading", "offline", "checking", "failed"];
 
 function formatSize(bytes) {
   const units = ["bytes", "KB", "MB", "GB"];
@@ -20,6 +25,15 @@ function formatSize(bytes) {
     unit += 1;
   }
   return unit === 0 ? `${size} bytes` : `${size.toFixed(size < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+// Per submission, so the same file sent for two appeals never resumes the wrong upload.
+function fingerprintOf(reference, file) {
+  return ["app-upload", reference, file.name, file.type, file.size, file.lastModified].join("/");
+}
+
+function urlStorage() {
+  return window.tus.defaultOptions.urlStorage;
 }
 
 function element(tag, className, text) {
@@ -33,6 +47,7 @@ class FileRow {
   constructor(uploader, file) {
     this.uploader = uploader;
     this.file = file;
+    this.fingerprint = fingerprintOf(uploader.options.reference, file);
     this.announced = -1;
     this.state = "waiting";
     this.node = element("li", "app-uploader__file");
@@ -44,35 +59,39 @@ class FileRow {
     this.progress.setAttribute("aria-label", `Upload progress for ${file.name}`);
     this.detail = element("p", "govuk-body-s govuk-!-margin-bottom-1 app-uploader__detail");
     this.message = element("p", "govuk-error-message app-uploader__message");
-    this.message.hidden = true;
     this.actions = element("p", "govuk-body-s app-uploader__actions");
-    this.retryButton = this.button("Try again", `Try uploading ${file.name} again`, () => this.start());
-    this.removeButton = this.button("Remove", `Remove ${file.name}`, () => this.remove());
+    // The file's name is in each button's accessible name, after the words on the button (WCAG 2.5.3).
+    this.retryButton = this.button("Try again", `uploading ${file.name}`, () => this.start());
+    this.cancelButton = this.button("Cancel", `uploading ${file.name}`, () => this.cancel());
     const meta = element("p", "govuk-body-s govuk-!-margin-bottom-1");
     meta.append(`${formatSize(file.size)} `, this.tag);
     this.node.append(name, meta, this.progress, this.detail, this.message, this.actions);
-    this.actions.append(this.retryButton, " ", this.removeButton);
+    this.actions.append(this.retryButton, " ", this.cancelButton);
     this.setState("waiting");
   }
 
-  button(text, label, action) {
+  button(text, hiddenText, action) {
     const button = element("button", "govuk-button govuk-button--secondary govuk-!-margin-bottom-0", text);
     button.type = "button";
-    button.setAttribute("aria-label", label);
+    button.append(element("span", "govuk-visually-hidden", ` ${hiddenText}`));
     button.addEventListener("click", action);
     return button;
   }
 
-  setState(state, message) {
+  setState(state, message = "", detail) {
     this.state = state;
     const [label, colour] = STATUS[state];
     this.tag.className = `govuk-tag ${colour}`;
     this.tag.textContent = label;
-    this.retryButton.hidden = state !== "failed";
-    // Received files are evidence: they stay, so only unfinished ones can be removed.
-    this.removeButton.hidden = state === "uploaded" || state === "checking";
+    this.retryButton.hidden = !CAN_RETRY.includes(state);
+    this.cancelButton.hidden = !CAN_CANCEL.includes(state);
+    this.cancelButton.disabled = false;
+    this.actions.hidden = this.retryButton.hidden && this.cancelButton.hidden;
+    this.progress.hidden = !SHOWS_PROGRESS.includes(state);
+    if (detail !== undefined) this.detail.textContent = detail;
+    this.detail.hidden = !this.detail.textContent;
     this.message.hidden = !message;
-    this.message.textContent = message ? message : "";
+    this.message.textContent = message;
     this.uploader.changed();
   }
 
@@ -81,7 +100,7 @@ class FileRow {
   }
 
   start() {
-    const { endpoint, token, reference, chunkSize } = this.uploader.options;
+    const { endpoint, token, chunkSize } = this.uploader.options;
     this.setState("uploading");
     this.upload = new window.tus.Upload(this.file, {
       endpoint,
@@ -91,9 +110,7 @@ class FileRow {
       metadata: { filename: this.file.name, filetype: this.file.type },
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
-      // Per submission, so the same file sent for two appeals never resumes the wrong upload.
-      fingerprint: (file) =>
-        Promise.resolve(["app-upload", reference, file.name, file.type, file.size, file.lastModified].join("/")),
+      fingerprint: () => Promise.resolve(this.fingerprint),
       onShouldRetry: (error) => {
         const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
         const transient = status === 0 || status >= 500 || [409, 423, 429].includes(status);
@@ -101,26 +118,30 @@ class FileRow {
       },
       onProgress: (sent, total) => this.progressed(sent, total),
       onSuccess: () => {
-        this.setState("uploaded");
+        this.setState("uploaded", "", `${formatSize(this.file.size)} received.`);
         this.uploader.announce(`${this.file.name} uploaded.`);
         this.uploader.showUnfinished();
       },
       onError: (error) => this.failed(error),
     });
-    this.upload.findPreviousUploads().then((previous) => {
-      if (previous.length) this.upload.resumeFromPreviousUpload(previous[0]);
-      this.upload.start();
+    const upload = this.upload;
+    upload.findPreviousUploads().then((previous) => {
+      if (upload !== this.upload) return; // cancelled before it began
+      if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+      upload.start();
+      this.uploader.showUnfinished();
     });
   }
 
   progressed(sent, total) {
+    if (!SHOWS_PROGRESS.includes(this.state)) return;
     const percent = total ? Math.floor((sent / total) * 100) : 0;
     this.progress.value = percent;
-    this.detail.textContent = `${percent}% uploaded (${formatSize(sent)} of ${formatSize(total)})`;
+    const detail = `${percent}% uploaded (${formatSize(sent)} of ${formatSize(total)})`;
     if (sent === total) {
-      this.setState("checking");
-    } else if (this.state !== "uploading") {
-      this.setState("uploading");
+      this.setState("checking", "", `${detail}. Checking the file.`);
+    } else {
+      this.setState("uploading", "", detail);
     }
     const step = Math.floor(percent / 10);
     if (step > this.announced) {
@@ -140,26 +161,58 @@ class FileRow {
     const status = response ? response.getStatus() : 0;
     if (status >= 400 && status < 500 && body) {
       // The server refused this file (type, size, duplicate, too many): trying again would not help.
-      this.setState("refused", body);
-      this.uploader.announce(`${this.file.name} not accepted: ${body}`);
+      this.refuse(`${body} We have not kept it.`);
+      this.forget().then(() => this.uploader.showUnfinished());
       return;
     }
-    const message = "The upload stopped. Check your connection and try again. Your information has already been sent.";
+    const message = "The upload stopped. Check your connection, then choose Try again. Your information has already been sent.";
     this.setState("failed", message);
-    this.uploader.announce(`${this.file.name} failed: ${message}`);
+    this.uploader.announce(`${this.file.name} stopped: ${message}`);
+  }
+
+  refuse(message) {
+    this.upload = null;
+    this.setState("refused", message, "");
+    this.uploader.announce(`${this.file.name} not accepted. ${message}`);
+  }
+
+  // A refused file can never resume: forget it, so the page does not ask for it again.
+  forget() {
+    return urlStorage()
+      .findUploadsByFingerprint(this.fingerprint)
+      .then((uploads) => Promise.all(uploads.map((upload) => urlStorage().removeUpload(upload.urlStorageKey))))
+      .catch(() => {});
   }
 
   resumeWhenOnline() {
     if (this.state === "offline") this.start();
   }
 
-  remove() {
-    const done = this.upload ? this.upload.abort(true).catch(() => {}) : Promise.resolve();
-    done.finally(() => {
-      this.node.remove();
-      this.uploader.removeRow(this);
-      this.uploader.announce(`${this.file.name} removed.`);
-    });
+  cancel() {
+    const upload = this.upload;
+    this.upload = null;
+    this.cancelButton.disabled = true;
+    // Ends the upload on the server too, and forgets it here, unless its last byte is already in.
+    const ended = upload ? upload.abort(true) : Promise.resolve();
+    ended.then(
+      () => {
+        this.node.remove();
+        this.uploader.removeRow(this);
+        this.uploader.announce(`${this.file.name}: upload cancelled. It was not sent.`);
+      },
+      (error) => {
+        const response = error.originalResponse;
+        if (response && response.getStatus() === 403) {
+          this.setState("uploaded", "", response.getBody());
+          this.uploader.announce(`${this.file.name} was received before it could be cancelled. ${response.getBody()}`);
+        } else {
+          this.upload = upload;
+          const message = "We could not cancel the upload. Check your connection, then choose Cancel again.";
+          this.setState("failed", message);
+          this.uploader.announce(`${this.file.name}: ${message}`);
+        }
+      },
+    );
   }
 }
 
@@ -179,6 +232,7 @@ class Uploader {
     this.total = root.querySelector(".app-uploader__total");
     this.status = root.querySelector(".app-uploader__status");
     this.label = root.querySelector("label[for=files]");
+    this.resume = root.querySelector(".app-uploader__resume");
     root.querySelector(".app-uploader__submit").hidden = true;
     root.querySelector(".app-uploader__nojs-limit").hidden = true;
     root.querySelector("form").addEventListener("submit", (event) => event.preventDefault());
@@ -194,28 +248,48 @@ class Uploader {
     this.showUnfinished();
   }
 
+  // Files from an earlier visit that stopped part-way: tus-js-client keeps each one under
+  // "tus::<fingerprint>::<random>", so they can carry on when chosen again.
   showUnfinished() {
-    // tus-js-client keeps each unfinished upload under "tus::<fingerprint>::<random>".
     const prefix = `tus::app-upload/${this.options.reference}/`;
-    window.tus.defaultOptions.urlStorage.findAllUploads().then((uploads) => {
-      const unfinished = uploads.some((upload) => (upload.urlStorageKey || "").startsWith(prefix));
-      this.root.querySelector(".app-uploader__resume").hidden = !unfinished;
-      if (unfinished) this.files.hidden = false;
-    });
+    const onPage = this.rows.filter((row) => row.state !== "refused").map((row) => `tus::${row.fingerprint}::`);
+    urlStorage()
+      .findAllUploads()
+      .then((uploads) => {
+        const names = uploads
+          .filter((upload) => (upload.urlStorageKey || "").startsWith(prefix))
+          .filter((upload) => !onPage.some((key) => upload.urlStorageKey.startsWith(key)))
+          .map((upload) => (upload.metadata && upload.metadata.filename) || "A file");
+        this.showResume([...new Set(names)]);
+      });
+  }
+
+  showResume(names) {
+    this.resume.hidden = !names.length;
+    if (names.length === 1) {
+      this.resume.replaceChildren(
+        element("p", "govuk-body", `${names[0]} did not finish uploading. Choose it again and it carries on from where it stopped.`),
+      );
+    } else if (names.length) {
+      const list = element("ul", "govuk-list govuk-list--bullet");
+      list.append(...names.map((name) => element("li", "", name)));
+      this.resume.replaceChildren(
+        element("p", "govuk-body", "These files did not finish uploading. Choose them again and they carry on from where they stopped:"),
+        list,
+      );
+    }
   }
 
   add(files) {
     for (const file of files) {
       const row = new FileRow(this, file);
       this.list.append(row.node);
-      const same = this.rows.find(
-        (other) => other.file.name === file.name && other.file.size === file.size && other.file.lastModified === file.lastModified,
-      );
+      const same = this.rows.find((other) => other.fingerprint === row.fingerprint && other.state !== "refused");
       this.rows.push(row);
       if (same) {
-        row.setState("refused", "You've already added this file.");
+        row.refuse("You have already chosen this file above, so it is not sent twice.");
       } else if (file.size === 0) {
-        row.setState("refused", `${file.name} is empty.`);
+        row.refuse(`${file.name} is empty, so it was not sent.`);
       } else {
         row.start();
       }

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.conftest import require
 
@@ -43,9 +45,11 @@ def browser(chromium_path):
 
 
 @contextmanager
-def open_page(browser, live_server, width, height, timeout=10_000):
+def open_page(browser, live_server, width, height, timeout=10_000, **options):
     """A fresh page of the given size; `page.goto("/")` is relative to the live server."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": height}, locale="en-GB")
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": height}, locale="en-GB", **options
+    )
     page = context.new_page()
     page.set_default_timeout(timeout)
     yield page
@@ -117,3 +121,27 @@ def assert_valid_html(html_checker):
         assert not errors, f"{page.url} is not valid HTML:\n{report}"
 
     return check
+
+
+@pytest.fixture
+def footage(tmp_path):
+    """A two-second noisy dashcam-like clip (about 2 MB) and a phone photo, made for this test."""
+    require(shutil.which("ffmpeg") is not None, "ffmpeg")
+    clip = tmp_path / "dashcam 18-03.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2",
+         "-vf", "noise=alls=30:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", str(clip)],
+        check=True,
+    )  # fmt: skip
+    photo = tmp_path / "IMG_0042.jpg"
+    Image.frombytes("RGB", (400, 300), os.urandom(400 * 300 * 3)).save(photo, "JPEG", quality=90)
+    return clip, photo
+
+
+def assert_accessible_as_shown(browser, live_server, page):
+    """axe needs JavaScript: check a page from a context without it in one with scripts blocked instead."""
+    with open_page(browser, live_server, *page.viewport_size.values()) as checker:
+        checker.route(re.compile(r"\.m?js(\?|$)"), lambda route: route.abort())
+        checker.goto(page.url)
+        checker.set_content(page.content())
+        assert_accessible(checker)

@@ -36,8 +36,21 @@ def test_the_link_opens_the_page_for_that_submission_only(client, submission):
     assert submission.reference in response.text
     assert submission.account not in response.text
     assert response["Cache-Control"] == "no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
+    # Other sites never see the address; this site's own form still gets a real Origin, not "null".
+    assert response["Referrer-Policy"] == "same-origin"
     assert client.get("/footage/not-the-token/").status_code == 404
+
+
+def test_the_link_opened_elsewhere_is_not_a_receipt_and_shows_no_contact_details(client, demo):
+    submission = make_submission(demo, contact_email="sam@example.org")
+    submission.set_upload_token(TOKEN)
+    submission.save(update_fields=["upload_token_hash"])
+    page = client.get(f"/footage/{TOKEN}/").text
+    assert "Add footage or photos</h1>" in page
+    assert "Information sent" not in page
+    assert "sam@example.org" not in page
+    assert f"http://testserver/footage/{TOKEN}/" in page
+    assert 'data-module="app-copy-link"' in page
 
 
 def test_files_upload_without_javascript(client, submission, django_capture_on_commit_callbacks):
@@ -59,8 +72,18 @@ def test_the_plain_upload_refuses_bad_files_with_the_error_summary(client, submi
     response = client.post(f"/footage/{TOKEN}/upload/", {"files": [document]})
     assert response.status_code == 400
     assert "There is a problem" in response.text
+    assert "We have not kept this file:" in response.text
     assert "statement.pdf is not a video or photo" in response.text
     assert not MediaFile.objects.exists()
+
+
+def test_the_plain_upload_says_which_files_were_kept_beside_those_refused(client, submission):
+    document = SimpleUploadedFile("statement.pdf", b"%PDF-1.4\n" + b"0" * 1000)
+    response = client.post(f"/footage/{TOKEN}/upload/", {"files": [photo("kept.jpg"), document]})
+    assert response.status_code == 400
+    assert "1 file received. We have not kept this file:" in response.text
+    assert "kept.jpg" in response.text, "listed with the files received"
+    assert MediaFile.objects.get().original_filename == "kept.jpg"
 
     response = client.post(f"/footage/{TOKEN}/upload/", {})
     assert "Select a video or photo to upload" in response.text

@@ -1,3 +1,4 @@
+import json
 import re
 
 import pytest
@@ -5,6 +6,7 @@ from django.core import mail
 
 from submissions.models import Submission
 from submissions.references import hash_upload_token, seal_upload_token
+from submissions.views import SESSION_KEY
 
 ACCOUNT = "I saw six people running past the shops, then heard three bangs."
 ANSWERS = {
@@ -58,22 +60,23 @@ def test_nothing_is_stored_until_the_witness_checks_and_sends(client, demo, djan
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url(demo, "check"))
-    assert response["Location"] == url(demo, "done")
     submission = Submission.objects.get()
     assert submission.is_anonymous
     assert submission.account == ACCOUNT
     assert str(submission.seen_at_time) == "19:10:00"
 
-    confirmation = client.get(url(demo, "done"))
-    assert submission.reference in confirmation.text
-    assert "govuk-panel--confirmation" in confirmation.text
-    link = re.search(r'href="(http://testserver/footage/([^/"]+)/)"', confirmation.text)
-    assert link, "the private add-footage link is shown"
-    assert submission.upload_token_hash == hash_upload_token(link.group(2))
-    assert len(link.group(2)) >= 22, "at least 128 bits of randomness"
-    # Shown once: a reload still offers uploads but no longer prints the link.
-    assert "/footage/" not in client.get(url(demo, "done")).text.split("app-uploader")[0]
-    assert link.group(1) not in client.get(url(demo, "done")).text
+    # The page after sending is the private add-footage page: its address is the witness's link.
+    token = re.fullmatch(r"/footage/([^/]+)/", response["Location"]).group(1)
+    assert submission.upload_token_hash == hash_upload_token(token)
+    assert len(token) >= 22, "at least 128 bits of randomness"
+    for _visit in ("after sending", "on reload"):
+        page = client.get(response["Location"])
+        assert "govuk-panel--confirmation" in page.text
+        assert submission.reference in page.text
+        assert f'<p class="govuk-body app-capability-link">http://testserver/footage/{token}/</p>' in page.text
+    # Only the reference is kept, so a copy of the session store cannot be used to add files.
+    assert token not in json.dumps(dict(client.session.items()))
+    assert client.session[SESSION_KEY] == submission.reference
 
 
 @pytest.mark.django_db
@@ -83,6 +86,11 @@ def test_back_after_sending_never_sends_twice(client, demo):
     assert client.get(url(demo, "check"))["Location"] == url(demo, "done")
     assert client.post(url(demo, "check")).status_code == 302
     assert Submission.objects.count() == 1
+    # The receipt again, and where the private link is; the link itself is nowhere to be had but there.
+    done = client.get(url(demo, "done"))
+    assert Submission.objects.get().reference in done.text
+    assert "Forward button" in done.text
+    assert "/footage/" not in done.text
 
 
 @pytest.mark.django_db

@@ -309,12 +309,14 @@ def test_too_many_files_are_refused(client, auth, submission, settings):
     assert "up to 2 files" in response.text
 
 
-def test_the_same_file_twice_is_refused(client, auth, submission, settings):
+def test_the_same_file_twice_is_refused_naming_the_one_already_sent(client, auth, submission, settings):
     data = jpeg_bytes()
-    upload_whole(client, auth, data)
+    upload_whole(client, auth, data, filename="first.jpg")
     location, response = upload_whole(client, auth, data, filename="copy.jpg")
     assert response.status_code == 422
-    assert "You've already added this file" in response.text
+    assert response.text == "copy.jpg is the same file as first.jpg, which you have already sent."
+    _location, response = upload_whole(client, auth, data, filename="first.jpg")
+    assert response.text == "You have already sent first.jpg."
     assert MediaFile.objects.count() == 1
     assert client.head(location, headers=auth).status_code == 404
     assert os.listdir(settings.UPLOAD_DIR) == [], "the refused upload's bytes are gone"
