@@ -23,8 +23,7 @@ from submissions.forms import (
     WhenForm,
     WhereForm,
 )
-from submissions.models import Submission
-from submissions.references import hash_upload_token
+from submissions.models import FootageLinkEnded, Submission
 from submissions.services import add_media_file, create_submission
 from submissions.tus import has_room_for
 
@@ -222,9 +221,30 @@ def upload_limits():
     }
 
 
-def submission_for_token(token):
-    submissions = Submission.objects.select_related("appeal__incident")
-    return get_object_or_404(submissions, upload_token_hash=hash_upload_token(token))
+def keep_private(response):
+    # The address is the capability: keep it out of caches and other sites' logs. Not "no-referrer":
+    # browsers then send "Origin: null" with the upload form, and the CSRF check refuses it.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def for_footage_link(view):
+    """Give the view the private link's submission. Every page the link opens says when it no longer takes files."""
+
+    @functools.wraps(view)
+    def wrapper(request, token, **kwargs):
+        try:
+            submission = Submission.objects.for_footage_link(token)
+        except Submission.DoesNotExist:
+            raise Http404("No such footage link") from None
+        except FootageLinkEnded as ended:
+            context = {"appeal": ended.submission.appeal, "submission": ended.submission}
+            # 410, before any of the request's body is read: the link existed and has gone for good.
+            return keep_private(render(request, "submissions/footage_link_ended.html", context, status=410))
+        return view(request, submission, token, **kwargs)
+
+    return wrapper
 
 
 def render_footage(request, submission, token, errors=(), received=0, status=200):
@@ -245,21 +265,18 @@ def render_footage(request, submission, token, errors=(), received=0, status=200
         },
         status=status,
     )
-    # The address is the capability: keep it out of caches and other sites' logs. Not "no-referrer":
-    # browsers then send "Origin: null" with the upload form, and the CSRF check refuses it.
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "same-origin"
-    return response
+    return keep_private(response)
 
 
-def footage(request, token):
-    return render_footage(request, submission_for_token(token), token)
+@for_footage_link
+def footage(request, submission, token):
+    return render_footage(request, submission, token)
 
 
 @csrf_exempt  # Checked below, once the upload handlers are set: the CSRF check reads the body.
-def upload_files(request, token):
+@for_footage_link
+def upload_files(request, submission, token):
     """The upload that works without JavaScript: a multipart POST, streamed to disk, for smaller files."""
-    submission = submission_for_token(token)
     if request.method != "POST":
         return redirect("submissions:footage", token=token)
     length = int(request.META.get("CONTENT_LENGTH") or 0)
