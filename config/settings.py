@@ -43,6 +43,8 @@ FORCE_DPO_EMAIL = env.str("FORCE_DPO_EMAIL", default="data-protection-officer@ex
 # a submission decided as needing no further action, or as a duplicate, is reviewed this many months later.
 SUBMISSION_REVIEW_MONTHS_NO_ACTION = env.int("SUBMISSION_REVIEW_MONTHS_NO_ACTION", default=12)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+# Behind nginx (deploy/nginx/): trust its X-Forwarded-Proto and X-Forwarded-For, and nobody else's.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
 
 INSTALLED_APPS = [
     # The officers' admin, behind a TOTP second factor (config.admin.OfficersAdminSite).
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_ratelimit",
     "incidents",
     "appeals",
     "submissions",
@@ -142,6 +145,17 @@ PUBLIC_PAGE_CACHE_SECONDS = env.int(
     "PUBLIC_PAGE_CACHE_SECONDS", default=10 if "LocMemCache" in CACHES["default"]["BACKEND"] else 600
 )
 
+# Flooding: accounts sent and uploads started per client (a keyed hash of its address, kept only in the
+# cache for the window; submissions/ratelimits.py), as django-ratelimit rates ("30/10m"; empty: no limit).
+# Generous, as phones behind a carrier's NAT share one address.
+SUBMISSIONS_RATE_LIMIT = env.str("SUBMISSIONS_RATE_LIMIT", default="30/10m")
+UPLOADS_RATE_LIMIT = env.str("UPLOADS_RATE_LIMIT", default="300/10m")
+# A cache that cannot count lets the request through: a flood is less harm than a lost account.
+RATELIMIT_FAIL_OPEN = True
+if "LocMemCache" in CACHES["default"]["BACKEND"]:
+    # Without CACHE_URL each process counts on its own, which is enough for one process on a laptop.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003"]
+
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username and address is refused before the password is checked.
     "axes.backends.AxesStandaloneBackend",
@@ -156,10 +170,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.admin.locked_out"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = 1 if env.bool("BEHIND_TLS_PROXY", default=False) else None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env.bool("BEHIND_TLS_PROXY", default=False) else ["REMOTE_ADDR"]
-)
+AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_TLS_PROXY else None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_TLS_PROXY else ["REMOTE_ADDR"]
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Witness appeals")
 
 # Sessions end after a time without a request (config.middleware.IdleSessionMiddleware): an officer's after
@@ -323,6 +335,10 @@ MEDIA_STUCK_AFTER_SECONDS = env.int("MEDIA_STUCK_AFTER_SECONDS", default=300)
 # Each task's files (frames, the proxy being made, a copy of an object-storage original) go in a
 # folder of their own here, on a local disk; a killed worker's folder is removed by the next task or sweep.
 MEDIA_WORK_DIR = env.str("MEDIA_WORK_DIR", default=str(Path(tempfile.gettempdir()) / "appeals-media"))
+# Witnesses are told their files may take longer to be looked at, and officers see the backlog, when this
+# many files wait for processing, or the oldest has waited this long, or the upload disk is filling.
+MEDIA_BACKLOG_WARN_FILES = env.int("MEDIA_BACKLOG_WARN_FILES", default=200)
+MEDIA_BACKLOG_WARN_MINUTES = env.int("MEDIA_BACKLOG_WARN_MINUTES", default=15)
 MEDIA_TOOL_MEMORY_BYTES = env.int("MEDIA_TOOL_MEMORY_BYTES", default=4 * 1024**3)
 MEDIA_PROBE_TIMEOUT = env.int("MEDIA_PROBE_TIMEOUT", default=60)
 MEDIA_FRAME_TIMEOUT = env.int("MEDIA_FRAME_TIMEOUT", default=300)
@@ -364,7 +380,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 # Served over HTTPS (SITE_URL says so): secure cookies, HTTP redirected to HTTPS, and HSTS.
 HTTPS = SITE_URL.startswith("https://")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
