@@ -154,7 +154,7 @@ UPLOADS_RATE_LIMIT = env.str("UPLOADS_RATE_LIMIT", default="300/10m")
 RATELIMIT_FAIL_OPEN = True
 if "LocMemCache" in CACHES["default"]["BACKEND"]:
     # Without CACHE_URL each process counts on its own, which is enough for one process on a laptop.
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003"]
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username and address is refused before the password is checked.
