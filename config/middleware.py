@@ -1,5 +1,7 @@
 import time
 
+from django.conf import settings
+
 # How often an active session's expiry is pushed back; the idle limits are in config.sessions.
 REFRESH_SECONDS = 60
 
@@ -20,4 +22,23 @@ class IdleSessionMiddleware:
             now = int(time.time())
             if now - session.get("_last_seen", 0) >= REFRESH_SECONDS:
                 session["_last_seen"] = now
+        return self.get_response(request)
+
+
+class ClientAddressFromProxyMiddleware:
+    """Behind the site's own proxy, REMOTE_ADDR is the proxy: put back the address the proxy saw.
+
+    nginx appends the client's address to X-Forwarded-For; anything before it came from the client and
+    could be anything, so only the last entry is believed. Everything that reads REMOTE_ADDR (the
+    sign-in throttle, rate limits) then sees the client, never one address shared by everyone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.BEHIND_TLS_PROXY:
+            forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+            if forwarded:
+                request.META["REMOTE_ADDR"] = forwarded
         return self.get_response(request)

@@ -43,8 +43,6 @@ FORCE_DPO_EMAIL = env.str("FORCE_DPO_EMAIL", default="data-protection-officer@ex
 # a submission decided as needing no further action, or as a duplicate, is reviewed this many months later.
 SUBMISSION_REVIEW_MONTHS_NO_ACTION = env.int("SUBMISSION_REVIEW_MONTHS_NO_ACTION", default=12)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
-# Behind nginx (deploy/nginx/): trust its X-Forwarded-Proto and X-Forwarded-For, and nobody else's.
-BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
 
 INSTALLED_APPS = [
     # The officers' admin, behind a TOTP second factor (config.admin.OfficersAdminSite).
@@ -71,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.ClientAddressFromProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions, CSRF and CSP: a cached public page skips all of them (appeals/caching.py).
@@ -170,8 +169,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.admin.locked_out"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_TLS_PROXY else None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if BEHIND_TLS_PROXY else ["REMOTE_ADDR"]
+# Axes reads REMOTE_ADDR, which config.middleware.ClientAddressFromProxyMiddleware sets behind nginx.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Witness appeals")
 
 # Sessions end after a time without a request (config.middleware.IdleSessionMiddleware): an officer's after
@@ -380,6 +378,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 # Served over HTTPS (SITE_URL says so): secure cookies, HTTP redirected to HTTPS, and HSTS.
 HTTPS = SITE_URL.startswith("https://")

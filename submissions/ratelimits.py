@@ -9,24 +9,15 @@ trying every IPv4 address.
 import ipaddress
 import logging
 
-from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django_ratelimit.core import get_usage
 
 logger = logging.getLogger(__name__)
 
 
-def client_address(request) -> str:
-    if settings.BEHIND_TLS_PROXY:
-        # nginx replaces X-Forwarded-For with the address it saw (deploy/nginx/appeals.conf).
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def client_key(group, request) -> str:
-    address = client_address(request)
+    # Behind nginx, config.middleware.ClientAddressFromProxyMiddleware has put the client's address here.
+    address = request.META.get("REMOTE_ADDR", "")
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

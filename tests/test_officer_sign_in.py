@@ -67,6 +67,17 @@ def test_an_attacker_elsewhere_cannot_lock_the_officer_out(client, officer):
     assert client.post(LOGIN, sign_in_form(officer), REMOTE_ADDR="198.51.100.4").status_code == 302
 
 
+def test_behind_the_proxy_an_attacker_elsewhere_cannot_lock_the_officer_out(client, officer, settings):
+    settings.BEHIND_TLS_PROXY = True
+    # Every request comes from nginx on 127.0.0.1; the client's own X-Forwarded-For comes first.
+    for _ in range(6):
+        attempt = sign_in_form(officer, password="guess-again")
+        client.post(LOGIN, attempt, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4, 203.0.113.9")
+    assert client.post(LOGIN, attempt, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 429
+    signed_in = client.post(LOGIN, sign_in_form(officer), REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4")
+    assert signed_in.status_code == 302
+
+
 def test_the_lock_lifts_after_a_short_cool_off(client, officer, settings):
     assert timedelta(minutes=15) >= settings.AXES_COOLOFF_TIME
     for _ in range(5):

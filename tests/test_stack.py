@@ -183,7 +183,12 @@ class Stack:
 def static_root(tmp_path_factory):
     """The static files, collected once for the session's stacks as at each deploy."""
     root = tmp_path_factory.mktemp("static")
-    environment = {"DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": "x", "STATIC_ROOT": str(root)}
+    environment = {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "x",
+        "STATIC_ROOT": str(root),
+    }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
         env={**os.environ, **environment},
@@ -306,12 +311,13 @@ def test_a_witness_sends_footage_through_nginx_and_an_officer_plays_its_proxy(
         url = post_form(witness, url, answers)
     assert url == f"{journey}check/"
     assert "Lanacre Avenue" in witness.get(url).text
-    confirmation = witness.get(post_form(witness, url, {}))
+    # Sending leads to the private link's own page, which names the public address: nginx passes on the
+    # host, port and scheme.
+    footage_url = post_form(witness, url, {})
+    confirmation = witness.get(footage_url)
     assert "govuk-panel--confirmation" in confirmation.text
-    # Links name the public address: nginx passes on the host, port and scheme.
-    footage_url, token = re.search(
-        rf'href="({re.escape(site.site_url)}/footage/([^/"]+)/)"', confirmation.text
-    ).groups()
+    (token,) = re.fullmatch(rf"{re.escape(site.site_url)}/footage/([^/]+)/", footage_url).groups()
+    assert f'<p class="govuk-body app-capability-link">{footage_url}</p>' in confirmation.text
     submission = Submission.objects.get(upload_token_hash=hash_upload_token(token))
     assert submission.reference in confirmation.text
     assert witness.get(footage_url).status_code == 200
