@@ -4,7 +4,8 @@ import os
 import re
 import tempfile
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -306,7 +307,41 @@ def original_upload_to(media_file, filename):
     return f"originals/{media_file.submission.reference}/{media_file.sha256}"
 
 
+@dataclass(frozen=True)
+class MediaBacklog:
+    """Files received but not yet processed, and whether the upload disk is running short of room."""
+
+    waiting: int
+    oldest_received_at: datetime | None
+    disk_filling: bool
+
+    @property
+    def oldest_wait(self) -> timedelta:
+        return timezone.now() - self.oldest_received_at if self.oldest_received_at else timedelta(0)
+
+    def is_busy(self) -> bool:
+        """Deep enough, or slow enough, that files will take longer than usual to be looked at."""
+        return (
+            self.disk_filling
+            or self.waiting >= settings.MEDIA_BACKLOG_WARN_FILES
+            or self.oldest_wait > timedelta(minutes=settings.MEDIA_BACKLOG_WARN_MINUTES)
+        )
+
+
 class MediaFileQuerySet(models.QuerySet):
+    def backlog(self) -> MediaBacklog:
+        from submissions.tus import has_room_for  # tus.py imports the models
+
+        pending = self.filter(state__in=MediaFile.PENDING_STATES).aggregate(
+            waiting=models.Count("pk"), oldest=models.Min("received_at")
+        )
+        return MediaBacklog(
+            waiting=pending["waiting"],
+            oldest_received_at=pending["oldest"],
+            # Within twice the free space that uploads keep: soon they are refused.
+            disk_filling=not has_room_for(settings.UPLOAD_MIN_FREE_BYTES),
+        )
+
     def claim(self, pk):
         """Take a file for processing: one that waits, or one whose worker stopped renewing its hold.
 

@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from submissions.files import SNIFF_BYTES, FileRefused, sanitise_filename, too_many_files_message
 from submissions.models import FootageLinkEnded, Submission, Upload, upload_expiry
+from submissions.ratelimits import retry_after, wait_in_words
 from submissions.services import complete_upload
 from submissions.streaming import BodyReader, write_body
 
@@ -175,6 +176,13 @@ def too_large_message():
 def uploads(request, method, submission):
     if method != "POST":
         return tus_response(405, headers={"Allow": "POST, OPTIONS"})
+    if wait := retry_after(request, group="uploads", rate=settings.UPLOADS_RATE_LIMIT):
+        return tus_response(
+            429,
+            f"Too many uploads have been started from your internet connection. Wait {wait_in_words(wait)}, "
+            "then choose Try again. The files you have already sent are safe with us.",
+            {"Retry-After": str(wait)},
+        )
     if "Upload-Defer-Length" in request.headers:
         return tus_response(400, "Upload-Defer-Length is not supported: send Upload-Length.")
     length = header_int(request, "Upload-Length")

@@ -23,7 +23,8 @@ from submissions.forms import (
     WhenForm,
     WhereForm,
 )
-from submissions.models import FootageLinkEnded, Submission
+from submissions.models import FootageLinkEnded, MediaFile, Submission
+from submissions.ratelimits import retry_after, wait_in_words
 from submissions.services import add_media_file, create_submission
 from submissions.tus import has_room_for
 
@@ -170,6 +171,9 @@ def check_answers(request, appeal):
         if step != "contact-details" or not submission.is_anonymous:
             construct_instance(form, submission)
     if request.method == "POST":
+        if wait := retry_after(request, group="submissions", rate=settings.SUBMISSIONS_RATE_LIMIT):
+            # The answers stay in the session, so the witness can send them once the wait is over.
+            return too_many_attempts(request, appeal, wait=wait, sending=True, back_url=check_url(appeal))
         submission, token = create_submission(appeal=appeal, submission=submission)
         del request.session[journey_key(appeal)]
         request.session[SESSION_KEY] = submission.reference
@@ -188,6 +192,17 @@ def check_answers(request, appeal):
             "change": {(step or "account").replace("-", "_"): step_url(appeal, step) for step in STEPS},
         },
     )
+
+
+def too_many_attempts(request, appeal, *, wait, sending, back_url):
+    response = render(
+        request,
+        "submissions/too_many_attempts.html",
+        {"appeal": appeal, "wait": wait_in_words(wait), "sending": sending, "back_url": back_url},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 @never_cache
@@ -259,6 +274,7 @@ def render_footage(request, submission, token, errors=(), received=0, status=200
             # This browser has just sent the account: the page is its receipt too.
             "just_sent": request.session.get(SESSION_KEY) == submission.reference,
             "media_files": submission.media_files.all(),
+            "backlog": MediaFile.objects.backlog().is_busy(),
             "errors": errors,
             "received": received,
             **upload_limits(),
@@ -279,6 +295,10 @@ def upload_files(request, submission, token):
     """The upload that works without JavaScript: a multipart POST, streamed to disk, for smaller files."""
     if request.method != "POST":
         return redirect("submissions:footage", token=token)
+    if wait := retry_after(request, group="uploads", rate=settings.UPLOADS_RATE_LIMIT):
+        back_url = reverse("submissions:footage", args=[token])
+        # This page's address holds the private link, as the footage page's does.
+        return keep_private(too_many_attempts(request, submission.appeal, wait=wait, sending=False, back_url=back_url))
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > settings.UPLOAD_NOJS_MAX_SIZE:
         limit = f"{settings.UPLOAD_NOJS_MAX_SIZE // 1024**2} MB"
