@@ -32,6 +32,7 @@ class AuditEntry(AppendOnlyModel):
         ADDED_NOTE = "added_note", "Added a note"
         REQUESTED_EXPORT = "requested_export", "Requested an evidence export"
         DOWNLOADED_EXPORT = "downloaded_export", "Downloaded an evidence export"
+        REVOKED_FOOTAGE_LINK = "revoked_footage_link", "Turned off the witness's footage link"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=30, choices=Action.choices)
