@@ -38,6 +38,7 @@ class AuditEntry(AppendOnlyModel):
         APPROVED_DISPOSAL = "approved_disposal", "Approved disposal"
         WITHDREW_DISPOSAL = "withdrew_disposal", "Withdrew the approved disposal"
         DISPOSED = "disposed", "Disposed of"
+        REVOKED_FOOTAGE_LINK = "revoked_footage_link", "Turned off the witness's footage link"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=30, choices=Action.choices)
