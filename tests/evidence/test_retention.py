@@ -24,8 +24,8 @@ from evidence.services import request_export
 from evidence.tasks import dispose_submission, sweep_stuck_disposals
 from evidence.triage import change_state
 from submissions.models import Derivative, MediaFile, Submission, Upload
-from tests.factories import make_submission
-from tests.officers import add_derivative, sign_in, store_media_file
+from tests.factories import make_submission, wait_for
+from tests.officers import add_derivative, make_triage_officer, sign_in, store_media_file, team_with_submission
 
 pytestmark = pytest.mark.django_db
 State = Submission.State
@@ -315,3 +315,13 @@ def test_the_privacy_notice_states_the_review_period_that_decisions_set(client, 
     assert "we keep only a record that it existed" in page
     decide(north)
     assert north.submission.review_on == timezone.localdate(north.submission.decided_at) + relativedelta(months=18)
+
+
+@pytest.mark.worker
+def test_a_real_worker_disposes_of_an_approved_submission(celery_worker_on_redis):
+    case = team_with_submission("Worker team", "303")
+    decide(case)
+    supervisor = make_triage_officer("worker-supervisor", supervisor=True)
+    disposal = approve_disposal(submission=case.submission, by=supervisor, reason="Reviewed")
+    wait_for(lambda: Disposal.objects.filter(pk=disposal.pk, completed_at__isnull=False).exists())
+    assert holding(b"original of 303") == []
