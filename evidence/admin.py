@@ -611,7 +611,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     @admin.action(description="Export evidence", permissions=["export"])
     def export_evidence(self, request, queryset):
         count = 0
-        for submission in queryset:
+        for submission in queryset.filter(disposed_at__isnull=True):
             request_export(submission=submission, by=request.user)
             count += 1
         self.message_user(

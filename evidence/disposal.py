@@ -75,6 +75,15 @@ def _remove_files(submission: Submission) -> list[dict]:
 
     Returns what was removed, by size and SHA-256 only. Raises DisposalBusy while a worker still writes one.
     """
+    # First stop new work (an export or a file is only claimed while waiting), then wait for work already
+    # claimed: a claim racing this update waits for the transaction and then finds nothing to take.
+    now = timezone.now()
+    submission.exports.filter(state=EvidenceExport.State.PENDING).update(
+        state=EvidenceExport.State.FAILED, failure_reason=DISPOSED, finished_at=now
+    )
+    submission.media_files.filter(state=MediaFile.State.RECEIVED).update(
+        state=MediaFile.State.FAILED, state_reason=DISPOSED, updated_at=now
+    )
     if submission.exports.filter(state=EvidenceExport.State.BUILDING).exists():
         raise DisposalBusy(f"An export of {submission} is being built")
     if submission.media_files.filter(state=MediaFile.State.PROCESSING).exists():
@@ -95,19 +104,12 @@ def _remove_files(submission: Submission) -> list[dict]:
         if export.file:
             export.file.storage.delete(export.file.name)
             removed.append({"kind": "export", "size": export.size, "sha256": export.sha256})
-    # Never built now: its claim only takes a pending export.
-    submission.exports.filter(state=EvidenceExport.State.PENDING).update(
-        state=EvidenceExport.State.FAILED, failure_reason=DISPOSED, finished_at=timezone.now()
-    )
     for media_file in submission.media_files.prefetch_related("derivatives"):
         for derivative in media_file.derivatives.all():
             derivative.file.storage.delete(derivative.file.name)
             removed.append({"kind": derivative.kind, "size": derivative.size, "sha256": derivative.sha256})
         media_file.original.storage.delete(media_file.original.name)
         removed.append({"kind": "original", "size": media_file.size, "sha256": media_file.sha256})
-    # Metadata can hold where and when (GPS, capture time); a file still waiting is never processed now.
-    submission.media_files.update(metadata={}, updated_at=timezone.now())
-    submission.media_files.filter(state=MediaFile.State.RECEIVED).update(
-        state=MediaFile.State.FAILED, state_reason=DISPOSED
-    )
+    # Metadata can hold where and when (GPS, capture time).
+    submission.media_files.update(metadata={}, updated_at=now)
     return removed

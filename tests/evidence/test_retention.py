@@ -325,3 +325,26 @@ def test_a_real_worker_disposes_of_an_approved_submission(celery_worker_on_redis
     disposal = approve_disposal(submission=case.submission, by=supervisor, reason="Reviewed")
     wait_for(lambda: Disposal.objects.filter(pk=disposal.pk, completed_at__isnull=False).exists())
     assert holding(b"original of 303") == []
+
+
+def test_a_file_or_export_still_waiting_is_never_made_after_disposal(witness, supervisor):
+    from evidence.tasks import build_evidence_export
+    from submissions.pipeline import process_media_file
+
+    decide(witness)
+    waiting = EvidenceExport.objects.create(submission=witness.submission, requested_by=witness.officer)
+    assert MediaFile.objects.get(pk=witness.media_file.pk).state == MediaFile.State.RECEIVED
+    dispose(approve_disposal(submission=witness.submission, by=supervisor, reason="Reviewed").pk)
+
+    build_evidence_export(waiting.pk)
+    process_media_file(witness.media_file.pk)
+    waiting.refresh_from_db()
+    assert (waiting.state, waiting.failure_reason, waiting.file.name) == (
+        EvidenceExport.State.FAILED,
+        "Disposed of",
+        "",
+    )
+    media_file = MediaFile.objects.get(pk=witness.media_file.pk)
+    assert (media_file.state, media_file.state_reason) == (MediaFile.State.FAILED, "Disposed of")
+    assert media_file.derivatives.count() == 1
+    assert holding(ORIGINAL) == []
