@@ -30,6 +30,7 @@ def dispose(disposal_id: int) -> bool:
     with transaction.atomic():
         disposal = Disposal.objects.select_for_update().filter(pk=disposal_id).first()
         if disposal is None or disposal.completed_at or disposal.withdrawn_at:
+            log.info("Disposal %s is gone, done or withdrawn", disposal_id)
             return False
         # The same lock the supervisors' decisions take: a hold placed now waits for us, or we see it.
         submission = Submission.objects.select_for_update().get(pk=disposal.submission_id)

@@ -112,7 +112,9 @@ def approve_disposal(*, submission: Submission, by, reason: str) -> Disposal:
             raise RetentionError(f"{locked} is not decided yet.")
         if Disposal.objects.filter(submission=locked).open().exists():
             raise RetentionError(f"Disposal of {locked} is already approved.")
-        disposal = Disposal.objects.create(submission=locked, reference=locked.reference, approved_by=by, reason=reason)
+        disposal = Disposal(submission=locked, reference=locked.reference, approved_by=by, reason=reason)
+        disposal.full_clean()
+        disposal.save()
         record(
             actor=by,
             action=AuditEntry.Action.APPROVED_DISPOSAL,
