@@ -239,6 +239,8 @@ class SubmissionTriageForm(forms.ModelForm):
         stored = Submission.objects.get(pk=self.instance.pk)
         state = cleaned.get("state", stored.state)
         if state != stored.state:
+            if stored.is_disposed() or Disposal.objects.filter(submission=stored).open().exists():
+                raise forms.ValidationError("This submission has been disposed of, or its disposal is approved.")
             problem = stored.transition_problem(state, cleaned.get("decision_reason", ""), cleaned.get("duplicate_of"))
             if problem:
                 raise forms.ValidationError(problem)

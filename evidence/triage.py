@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from evidence.audit import record
-from evidence.models import AuditEntry
+from evidence.models import AuditEntry, Disposal
 from submissions.models import Submission, SubmissionNote
 
 
@@ -18,8 +18,8 @@ def change_state(*, submission: Submission, to: str, by, reason: str = "", dupli
     The UPDATE is conditional on the state it was read in, so two officers cannot decide at once.
     """
     old = submission.state
-    if submission.is_disposed():
-        raise TriageError("This submission has been disposed of.")
+    if submission.is_disposed() or Disposal.objects.filter(submission=submission).open().exists():
+        raise TriageError("This submission has been disposed of, or its disposal is approved.")
     if problem := submission.transition_problem(to, reason, duplicate_of):
         raise TriageError(problem)
     target = Submission.State(to)

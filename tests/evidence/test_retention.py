@@ -22,7 +22,7 @@ from evidence.retention import (
 )
 from evidence.services import request_export
 from evidence.tasks import dispose_submission, sweep_stuck_disposals
-from evidence.triage import change_state
+from evidence.triage import TriageError, change_state
 from submissions.models import Derivative, MediaFile, Submission, Upload
 from tests.factories import make_submission, wait_for
 from tests.officers import add_derivative, make_triage_officer, sign_in, store_media_file, team_with_submission
@@ -348,3 +348,22 @@ def test_a_file_or_export_still_waiting_is_never_made_after_disposal(witness, su
     assert (media_file.state, media_file.state_reason) == (MediaFile.State.FAILED, "Disposed of")
     assert media_file.derivatives.count() == 1
     assert holding(ORIGINAL) == []
+
+
+def test_a_submission_approved_for_disposal_cannot_be_reopened(north, supervisor):
+    decide(north)
+    approve_disposal(submission=north.submission, by=supervisor, reason="Reviewed")
+    with pytest.raises(TriageError):
+        change_state(submission=north.submission, to=State.IN_REVIEW, by=north.officer)
+
+
+def test_the_change_form_refuses_to_reopen_a_submission_approved_for_disposal(client, north, supervisor):
+    from tests.evidence.test_triage import change_form_data
+
+    decide(north)
+    approve_disposal(submission=north.submission, by=supervisor, reason="Reviewed")
+    sign_in(client, supervisor)
+    response = client.post(north.submission.get_admin_url(), change_form_data(north.submission, state=State.IN_REVIEW))
+    assert response.status_code == 200
+    assert "its disposal is approved" in response.text
+    assert Submission.objects.get(pk=north.submission.pk).state == State.NO_FURTHER_ACTION
