@@ -10,12 +10,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import storages
 from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from appeals.models import Appeal
+from appeals.models import Appeal, evidence_storage
 from incidents.models import IncidentScopedQuerySet
 from submissions.append_only import AppendOnly, AppendOnlyModel, AppendOnlyQuerySet
 from submissions.files import SNIFF_BYTES, check_content_type
@@ -283,10 +282,6 @@ class SubmissionNote(AppendOnlyModel):
 
     def __str__(self):
         return f"Note by {self.author} on {self.submission}"
-
-
-def evidence_storage():
-    return storages["evidence"]
 
 
 def original_upload_to(media_file, filename):
