@@ -178,7 +178,8 @@ class AppealUpdate(models.Model):
         return f"{self.appeal}: {self.title}"
 
 
-def private_storage():
+def evidence_storage():
+    """The private storage of everything never served to the public: witnesses' files, originals, exports."""
     return storages["evidence"]
 
 
@@ -206,7 +207,7 @@ class AppealImage(models.Model):
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="images")
     original = models.ImageField(
-        storage=private_storage, upload_to=original_image_upload_to, max_length=200, help_text="Never served."
+        storage=evidence_storage, upload_to=original_image_upload_to, max_length=200, help_text="Never served."
     )
     public = models.ImageField(upload_to="appeal-images/", max_length=200, editable=False)
     width = models.PositiveIntegerField(editable=False)

@@ -116,9 +116,7 @@ class OfficersAdminSite(OTPAdminSite):
         state = Submission.State
         files = "submissions__media_files"
         ready = Q(submissions__media_files__state=MediaFile.State.READY)
-        problem = Q(submissions__media_files__state__in=MediaFile.PROBLEM_STATES) | Q(
-            submissions__media_files__scan_state=MediaFile.ScanState.INFECTED
-        )
+        problem = MediaFile.problem_rule(through="submissions__media_files__")
         return list(
             Appeal.objects.visible_to(request.user)
             .open()

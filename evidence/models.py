@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.db import models
 
+from appeals.models import evidence_storage
 from incidents.models import IncidentScopedQuerySet
 from submissions.append_only import AppendOnly, AppendOnlyModel, AppendOnlyQuerySet
-from submissions.models import MediaFile, Submission, evidence_storage
+from submissions.models import MediaFile, Submission
 
 
 class AuditTrailIsAppendOnly(AppendOnly):

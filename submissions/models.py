@@ -11,12 +11,11 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import storages
 from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from appeals.models import Appeal
+from appeals.models import Appeal, evidence_storage
 from incidents.models import IncidentScopedQuerySet
 from submissions.append_only import AppendOnly, AppendOnlyModel, AppendOnlyQuerySet
 from submissions.files import SNIFF_BYTES, check_content_type
@@ -51,10 +50,7 @@ class SubmissionQuerySet(IncidentScopedQuerySet):
 
     def media_problem(self):
         """Submissions with a file that is quarantined, infected, unprocessable or failed."""
-        files = MediaFile.objects.filter(
-            models.Q(state__in=MediaFile.PROBLEM_STATES) | models.Q(scan_state=MediaFile.ScanState.INFECTED),
-            submission=models.OuterRef("pk"),
-        )
+        files = MediaFile.objects.filter(MediaFile.problem_rule(), submission=models.OuterRef("pk"))
         return self.filter(models.Exists(files))
 
     def for_footage_link(self, token: str) -> "Submission":
@@ -316,10 +312,6 @@ class SubmissionNote(AppendOnlyModel):
         return f"Note by {self.author} on {self.submission}"
 
 
-def evidence_storage():
-    return storages["evidence"]
-
-
 def original_upload_to(media_file, filename):
     # Generated names only: the witness's filename is data, never a path.
     return f"originals/{media_file.submission.reference}/{media_file.sha256}"
@@ -379,7 +371,7 @@ class MediaFileQuerySet(IncidentScopedQuerySet):
 
     def playable(self):
         """Files that may be previewed or played: not quarantined (see MediaFile.is_quarantined)."""
-        return self.exclude(state=MediaFile.State.QUARANTINED).exclude(scan_state=MediaFile.ScanState.INFECTED)
+        return self.exclude(MediaFile.quarantine_rule())
 
     def requeue_stuck(self) -> list[int]:
         """Put the stuck files back in the queue, counted from now so the next sweep does not queue them twice."""
@@ -504,8 +496,20 @@ class MediaFile(models.Model):
         """One alert to officers per file and problem state."""
         return f"media_{self.state}:{self.pk}"
 
+    @classmethod
+    def quarantine_rule(cls, through=""):
+        """An infected file is kept as evidence but never previewed or played (`through`: a lookup prefix)."""
+        return models.Q(**{f"{through}state": cls.State.QUARANTINED}) | models.Q(
+            **{f"{through}scan_state": cls.ScanState.INFECTED}
+        )
+
+    @classmethod
+    def problem_rule(cls, through=""):
+        """Files officers are told about: quarantined, unprocessable or failed."""
+        return models.Q(**{f"{through}state__in": cls.PROBLEM_STATES}) | cls.quarantine_rule(through)
+
     def is_quarantined(self):
-        """An infected file is kept as evidence but never previewed or played."""
+        """quarantine_rule, for a file in hand."""
         return self.state == self.State.QUARANTINED or self.scan_state == self.ScanState.INFECTED
 
     def is_video(self):

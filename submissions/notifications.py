@@ -81,6 +81,16 @@ def notify_officers(event_key, submission, subject, body):
             send_notification_once(event_key, officer, submission, subject, body)
 
 
+def send_claimed(subject, body, recipient_email, *, claimed, unclaim):
+    """Send an email whose rows the caller has claimed; if sending fails, put `unclaim` back on the `claimed`
+    rows (a queryset) so that the retry or the sweep sends it."""
+    try:
+        send_mail(subject, body, None, [recipient_email])
+    except Exception:
+        claimed.update(**unclaim)
+        raise
+
+
 def send_notification_once(event_key, recipient, submission, subject, body):
     """Claim the (event, recipient) row, then send; a second run finds it claimed and does nothing."""
     with transaction.atomic():
@@ -90,12 +100,13 @@ def send_notification_once(event_key, recipient, submission, subject, body):
         claimed = Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(sent_at=timezone.now())
     if not claimed:
         return
-    try:
-        send_mail(subject, body, None, [recipient.email])
-    except Exception:
-        # Release the claim so the retry sends it.
-        Notification.objects.filter(pk=notification.pk).update(sent_at=None)
-        raise
+    send_claimed(
+        subject,
+        body,
+        recipient.email,
+        claimed=Notification.objects.filter(pk=notification.pk),
+        unclaim={"sent_at": None},
+    )
 
 
 @shared_task(
@@ -125,11 +136,13 @@ def send_notification_digests():
             "submissions/email/digest.txt",
             {"notifications": pending, "site_url": settings.SITE_URL},
         )
-        try:
-            send_mail(f"Witness appeals: {len(pending)} updates", body, None, [recipient.email])
-        except Exception:
-            Notification.objects.filter(pk__in=[n.pk for n in pending]).update(sent_at=None)
-            raise
+        send_claimed(
+            f"Witness appeals: {len(pending)} updates",
+            body,
+            recipient.email,
+            claimed=Notification.objects.filter(pk__in=[n.pk for n in pending]),
+            unclaim={"sent_at": None},
+        )
 
 
 @shared_task(name="submissions.tasks.notify_witness_receipt", soft_time_limit=30, time_limit=45)
@@ -164,16 +177,13 @@ def notify_witness_receipt(submission_id: int):
         "FORCE_NAME": settings.FORCE_NAME,
         "footage_url": settings.SITE_URL + reverse("submissions:footage", args=[token]),
     }
-    try:
-        send_mail(
-            f"Your reference {submission.reference}: information sent to {settings.FORCE_NAME}",
-            render_to_string("submissions/email/receipt.txt", context),
-            None,
-            [submission.contact_email],
-        )
-    except Exception:
-        Submission.objects.filter(pk=submission.pk).update(receipt_token=sealed, receipt_sent_at=None)
-        raise
+    send_claimed(
+        f"Your reference {submission.reference}: information sent to {settings.FORCE_NAME}",
+        render_to_string("submissions/email/receipt.txt", context),
+        submission.contact_email,
+        claimed=Submission.objects.filter(pk=submission.pk),
+        unclaim={"receipt_token": sealed, "receipt_sent_at": None},
+    )
 
 
 @shared_task(name="submissions.tasks.sweep_unsent_notifications", soft_time_limit=60, time_limit=90)

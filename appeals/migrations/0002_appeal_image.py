@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                     models.ImageField(
                         help_text="Never served.",
                         max_length=200,
-                        storage=appeals.models.private_storage,
+                        storage=appeals.models.evidence_storage,
                         upload_to=appeals.models.original_image_upload_to,
                     ),
                 ),
