@@ -6,8 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from evidence.files import evidence_response
 from evidence.models import AuditEntry, EvidenceExport
+from evidence.responses import evidence_response
 from evidence.services import record, record_access, request_export
 from submissions.models import Derivative, MediaFile, Submission
 

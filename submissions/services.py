@@ -10,8 +10,8 @@ from submissions.notifications import notify_new_submission, notify_witness_rece
 from submissions.pipeline import process_media_file
 from submissions.queueing import enqueue_on_commit
 from submissions.references import new_upload_token, seal_upload_token
+from submissions.request_bodies import sync_and_hash
 from submissions.storage import FinishedFile
-from submissions.streaming import sync_and_hash
 
 
 def create_submission(*, appeal: Appeal, submission: Submission) -> tuple[Submission, str]:

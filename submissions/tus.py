@@ -1,7 +1,7 @@
 """A tus 1.0.0 server (https://tus.io/protocols/resumable-upload): core, creation, termination,
 expiration and checksum, authorised by a submission's upload token rather than a session.
 
-Bytes stream from the request to a partial file under UPLOAD_DIR (see streaming.py); the whole
+Bytes stream from the request to a partial file under UPLOAD_DIR (see request_bodies.py); the whole
 file is hashed once, when its last byte is in, while it is fsynced. An exclusive flock on the partial
 file makes PATCHes to one upload take turns, across threads, processes and anything sharing the folder.
 """
@@ -23,8 +23,8 @@ from django.views.decorators.csrf import csrf_exempt
 from submissions.files import SNIFF_BYTES, FileRefused, sanitise_filename, too_many_files_message
 from submissions.models import Submission, Upload, upload_expiry
 from submissions.references import hash_upload_token
+from submissions.request_bodies import BodyReader, write_body
 from submissions.services import complete_upload
-from submissions.streaming import BodyReader, write_body
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration,checksum"
@@ -90,7 +90,7 @@ def discovery(origin):
     return tus_response(204, headers=headers)
 
 
-def submission_for_token(request):
+def submission_for_bearer_token(request):
     kind, _, token = request.headers.get("Authorization", "").partition(" ")
     if kind.lower() != "bearer" or not token.strip():
         return None
@@ -114,7 +114,7 @@ def tus_endpoint(view):
         cors = cors_headers(origin)
         if request.headers.get("Tus-Resumable") != TUS_VERSION:
             return tus_response(412, "Unsupported tus version.", {"Tus-Version": TUS_VERSION, **cors})
-        submission = submission_for_token(request)
+        submission = submission_for_bearer_token(request)
         if submission is None:
             return tus_response(
                 401, "This upload link is not valid.", {"WWW-Authenticate": 'Bearer realm="uploads"', **cors}
@@ -167,7 +167,7 @@ def too_large_message():
 
 
 @tus_endpoint
-def uploads(request, method, submission):
+def create_upload(request, method, submission):
     if method != "POST":
         return tus_response(405, headers={"Allow": "POST, OPTIONS"})
     if "Upload-Defer-Length" in request.headers:
@@ -195,7 +195,7 @@ def uploads(request, method, submission):
 
 
 @tus_endpoint
-def upload(request, method, submission, upload_id):
+def existing_upload(request, method, submission, upload_id):
     upload = Upload.objects.filter(pk=upload_id, submission=submission).first()
     if upload is None:
         return tus_response(404, "There is no such upload.")

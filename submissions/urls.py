@@ -12,6 +12,6 @@ urlpatterns = [
     path("footage/<str:token>/", views.footage, name="footage"),
     path("footage/<str:token>/upload/", views.upload_files, name="upload_files"),
     # The tus endpoint (see the README): no trailing slash, as tus clients build these addresses themselves.
-    path("uploads", tus.uploads, name="uploads"),
-    path("uploads/<uuid:upload_id>", tus.upload, name="upload"),
+    path("uploads", tus.create_upload, name="uploads"),
+    path("uploads/<uuid:upload_id>", tus.existing_upload, name="upload"),
 ]

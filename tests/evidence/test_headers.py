@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from evidence.files import content_disposition
+from evidence.responses import content_disposition
 from evidence.services import request_export
 from submissions.models import Derivative
 from tests.officers import add_derivative, sign_in

@@ -13,7 +13,7 @@ from gunicorn.config import Config
 from gunicorn.http import wsgi
 from gunicorn.http.parser import RequestParser
 
-from submissions.streaming import BodyReader, write_body
+from submissions.request_bodies import BodyReader, write_body
 
 MiB = 1024 * 1024
 PEER = ("127.0.0.1", 50000)
