@@ -3,10 +3,13 @@
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from evidence import personal_data
 from evidence.models import AuditEntry
+from evidence.services import record
 from incidents.roles import DATA_PROTECTION_OFFICERS, ensure_roles
 from submissions.models import Submission
 from tests.factories import make_submission
@@ -153,3 +156,10 @@ def test_redaction_blanks_the_contact_details_keeps_the_account_and_is_audited(c
 def test_the_index_links_to_the_search_for_data_protection_officers_only(client, north, dpo):
     assert SEARCH in sign_in(client, dpo).get(reverse("admin:index")).content.decode()
     assert SEARCH not in sign_in(client, north.officer).get(reverse("admin:index")).content.decode()
+
+
+def test_only_a_search_or_export_of_a_persons_data_is_audited_without_a_submission(dpo):
+    with pytest.raises(ValidationError):
+        record(actor=dpo, action=AuditEntry.Action.VIEWED_SUBMISSION, submission=None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AuditEntry.objects.create(actor=dpo, action=AuditEntry.Action.REDACTED_CONTACT_DETAILS, submission=None)
