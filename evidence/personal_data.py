@@ -52,7 +52,7 @@ def matching(term: Term):
     return (
         Submission.objects.filter(**lookup)
         .select_related("appeal__incident")
-        .prefetch_related("media_files")
+        .prefetch_related("media_files", "notes")
         .order_by("created_at", "pk")
     )
 
@@ -88,6 +88,10 @@ def held_about(submission: Submission) -> dict:
             "where": submission.seen_where,
             "relationship": submission.get_relationship_display(),
         },
+        "state": submission.get_state_display(),
+        "decision_reason": submission.decision_reason,
+        # Officers' notes may fall under an exemption: the data protection officer decides what to disclose.
+        "officers_notes": [{"written_at": note.created_at, "text": note.text} for note in submission.notes.all()],
         "files": [
             {
                 "name": media_file.original_filename,

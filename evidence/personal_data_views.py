@@ -76,7 +76,7 @@ def redact(request, pk):
     _allowed(request)
     submission = get_object_or_404(Submission.objects.select_related("appeal__incident"), pk=pk)
     form = RedactionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not submission.is_anonymous and form.is_valid():
         personal_data.redact_contact_details(submission=submission, by=request.user, reason=form.cleaned_data["reason"])
         messages.success(request, f"The contact details on {submission.reference} have been removed.")
         return redirect("admin:personal_data_search")

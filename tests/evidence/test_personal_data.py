@@ -11,7 +11,7 @@ from evidence import personal_data
 from evidence.models import AuditEntry
 from evidence.services import record
 from incidents.roles import DATA_PROTECTION_OFFICERS, ensure_roles
-from submissions.models import Submission
+from submissions.models import Submission, SubmissionNote
 from tests.factories import make_submission
 from tests.officers import make_triage_officer, sign_in
 
@@ -88,6 +88,7 @@ def test_an_input_that_is_neither_email_nor_phone_is_refused_unaudited(client, d
 
 def test_the_export_holds_what_is_kept_about_the_person(client, north, dpo, witness):
     first, second, _other = witness
+    SubmissionNote.objects.create(submission=first, author=north.officer, text="Called the witness back.")
     response = sign_in(client, dpo).post(SEARCH, {"term": "sam.witness@example.com", "export": "1"})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json; charset=utf-8"
@@ -108,6 +109,10 @@ def test_the_export_holds_what_is_kept_about_the_person(client, north, dpo, witn
     assert held[second.reference]["what_they_told_us"]["account"] == "I filmed the van."
     assert held[first.reference]["received_at"].startswith(first.created_at.isoformat()[:19])
     assert held[first.reference]["files"] == []
+    assert held[first.reference]["officers_notes"] == [
+        {"written_at": held[first.reference]["officers_notes"][0]["written_at"], "text": "Called the witness back."}
+    ]
+    assert held[first.reference]["state"] == "New"
     exported = AuditEntry.objects.filter(action=AuditEntry.Action.EXPORTED_PERSONAL_DATA)
     assert {entry.submission for entry in exported} == {first, second}
 
@@ -151,6 +156,9 @@ def test_redaction_blanks_the_contact_details_keeps_the_account_and_is_audited(c
     # The person is no longer found there; their other submission still is, until it is redacted too.
     found = personal_data.search(term=personal_data.Term.read("sam.witness@example.com"), by=dpo)
     assert references(found) == {witness[1].reference}
+    # Nothing is left to remove, so asking again changes and records nothing.
+    assert "holds no contact details" in client.post(redact, {"reason": "Again, by mistake"}).content.decode()
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.REDACTED_CONTACT_DETAILS).count() == 1
 
 
 def test_the_index_links_to_the_search_for_data_protection_officers_only(client, north, dpo):
