@@ -10,9 +10,10 @@ from django.core.files.storage import storages
 from django.db import connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image, ImageOps
+from PIL import Image
 
 from appeals.caching import invalidate_public_pages
+from appeals.images import clean_jpeg
 from incidents.models import Incident, IncidentScopedQuerySet
 
 SEARCHED_FIELDS = [
@@ -284,17 +285,10 @@ class AppealImage(models.Model):
     def make_public_derivative(self):
         """Re-encode the original as a plain JPEG: the pixels only, no EXIF, GPS, XMP, ICC or comments."""
         self.original.open("rb")
+        buffer = BytesIO()
         with Image.open(self.original) as source:
-            source.draft("RGB", (self.MAX_PIXELS, self.MAX_PIXELS))  # JPEG: decode at a reduced scale
-            # Apply the camera's rotation to the pixels before the orientation tag is dropped.
-            upright = ImageOps.exif_transpose(source).convert("RGB")
+            size = clean_jpeg(source, (self.MAX_PIXELS, self.MAX_PIXELS), buffer, optimize=True, progressive=True)
         # Left open and rewound: a new upload is written to storage after this, by the same save().
         self.original.seek(0)
-        upright.thumbnail((self.MAX_PIXELS, self.MAX_PIXELS))
-        # A fresh image holds pixels only, so nothing from the source's info dictionary can follow it.
-        clean = Image.new("RGB", upright.size)
-        clean.paste(upright)
-        buffer = BytesIO()
-        clean.save(buffer, format="JPEG", quality=85, optimize=True, progressive=True)
-        self.width, self.height = clean.size
+        self.width, self.height = size
         self.public.save(f"{uuid.uuid4().hex}.jpg", ContentFile(buffer.getvalue()), save=False)

@@ -110,7 +110,11 @@ class OfficersAdminSite(OTPAdminSite):
         return super().login(request, {"title": "Sign in", **(extra_context or {})})
 
     def index(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "open_appeals": self.open_appeal_counts(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "open_appeals": self.open_appeal_counts(request),
+            "media_backlog": MediaFile.objects.backlog(),
+        }
         return super().index(request, extra_context)
 
     def open_appeal_counts(self, request):

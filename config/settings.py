@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_ratelimit",
     "incidents",
     "appeals",
     "submissions",
@@ -143,6 +144,17 @@ PUBLIC_PAGE_CACHE_SECONDS = env.int(
     "PUBLIC_PAGE_CACHE_SECONDS", default=10 if "LocMemCache" in CACHES["default"]["BACKEND"] else 600
 )
 
+# Flooding: accounts sent and uploads started per client (a keyed hash of its address, kept only in the
+# cache for the window; submissions/ratelimits.py), as django-ratelimit rates ("30/10m"; empty: no limit).
+# Generous, as phones behind a carrier's NAT share one address.
+SUBMISSIONS_RATE_LIMIT = env.str("SUBMISSIONS_RATE_LIMIT", default="30/10m")
+UPLOADS_RATE_LIMIT = env.str("UPLOADS_RATE_LIMIT", default="300/10m")
+# A cache that cannot count lets the request through: a flood is less harm than a lost account.
+RATELIMIT_FAIL_OPEN = True
+if "LocMemCache" in CACHES["default"]["BACKEND"]:
+    # Without CACHE_URL each process counts on its own, which is enough for one process on a laptop.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username and address is refused before the password is checked.
     "axes.backends.AxesStandaloneBackend",
@@ -206,6 +218,8 @@ UPLOAD_MAX_FILES = env.int("UPLOAD_MAX_FILES", default=20)
 UPLOAD_EXPIRY_HOURS = env.int("UPLOAD_EXPIRY_HOURS", default=72)
 # Below this much free space (after the incoming bytes) uploads get 503 and Retry-After.
 UPLOAD_MIN_FREE_BYTES = env.int("UPLOAD_MIN_FREE_BYTES", default=2 * 1024**3)
+# A witness's private "add more footage" link takes files until this long after the appeal closes.
+FOOTAGE_LINK_DAYS_AFTER_CLOSING = env.int("FOOTAGE_LINK_DAYS_AFTER_CLOSING", default=30)
 # Other sites allowed to call the upload endpoint from a browser (a force's own web app).
 UPLOAD_ALLOWED_ORIGINS = env.list("UPLOAD_ALLOWED_ORIGINS", default=[])
 STORAGES = {
@@ -323,6 +337,10 @@ MEDIA_STUCK_AFTER_SECONDS = env.int("MEDIA_STUCK_AFTER_SECONDS", default=300)
 # Each task's files (frames, the proxy being made, a copy of an object-storage original) go in a
 # folder of their own here, on a local disk; a killed worker's folder is removed by the next task or sweep.
 MEDIA_WORK_DIR = env.str("MEDIA_WORK_DIR", default=str(Path(tempfile.gettempdir()) / "appeals-media"))
+# Witnesses are told their files may take longer to be looked at, and officers see the backlog, when this
+# many files wait for processing, or the oldest has waited this long, or the upload disk is filling.
+MEDIA_BACKLOG_WARN_FILES = env.int("MEDIA_BACKLOG_WARN_FILES", default=200)
+MEDIA_BACKLOG_WARN_MINUTES = env.int("MEDIA_BACKLOG_WARN_MINUTES", default=15)
 MEDIA_TOOL_MEMORY_BYTES = env.int("MEDIA_TOOL_MEMORY_BYTES", default=4 * 1024**3)
 MEDIA_PROBE_TIMEOUT = env.int("MEDIA_PROBE_TIMEOUT", default=60)
 MEDIA_FRAME_TIMEOUT = env.int("MEDIA_FRAME_TIMEOUT", default=300)

@@ -4,6 +4,7 @@ import re
 from datetime import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
@@ -17,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from appeals.templatetags.govuk import govuk_date, govuk_datetime, govuk_time
 from evidence.models import AuditEntry, EvidenceExport
 from evidence.services import record, request_export
-from evidence.triage import TriageError, add_note, assign, change_state, set_priority
+from evidence.triage import TriageError, add_note, assign, change_state, revoke_footage_link, set_priority
 from incidents.access import colleagues_of
 from submissions.models import Derivative, MediaFile, NotificationPreference, Submission, SubmissionNote
 
@@ -237,6 +238,12 @@ class NoteInline(admin.StackedInline):
         return request.user.has_perm("submissions.view_submission")
 
 
+class RevokeFootageLinkForm(forms.Form):
+    reason = forms.CharField(
+        label="Why turn the witness's footage link off?", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+
 class NoFurtherActionForm(forms.Form):
     reason = forms.CharField(
         label="Why is no further action needed?", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
@@ -274,7 +281,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     autocomplete_fields = ["assignee", "duplicate_of"]
-    actions = ["assign_to_me", "mark_in_review", "record_no_further_action", "export_evidence"]
+    actions = ["assign_to_me", "mark_in_review", "record_no_further_action", "revoke_footage_link", "export_evidence"]
     inlines = [NoteInline]
 
     account_fields = [
@@ -287,7 +294,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         "seen_where",
         "relationship",
     ]
-    witness_fields = ["is_anonymous", "contact_name", "contact_email", "contact_phone"]
+    witness_fields = ["is_anonymous", "contact_name", "contact_email", "contact_phone", "footage_link"]
     fieldsets = [
         ("What the witness told us", {"fields": account_fields}),
         ("Witness", {"fields": witness_fields}),
@@ -372,6 +379,16 @@ class SubmissionAdmin(admin.ModelAdmin):
         if obj.file_scan_pending:
             parts.append(f"{obj.file_scan_pending} not yet scanned")
         return ", ".join(parts)
+
+    @admin.display(description="Footage link")
+    def footage_link(self, obj):
+        if obj.footage_link_revoked_at:
+            return f"Turned off on {govuk_datetime(obj.footage_link_revoked_at, with_weekday=False)}"
+        open_until = obj.footage_link_open_until()
+        if open_until is None:
+            return f"Takes files until {settings.FOOTAGE_LINK_DAYS_AFTER_CLOSING} days after the appeal closes"
+        verb = "Takes" if obj.accepts_footage() else "Took"
+        return f"{verb} files until {govuk_datetime(open_until, with_weekday=False)}"
 
     @admin.display(description="Contact")
     def contact(self, obj):
@@ -481,6 +498,27 @@ class SubmissionAdmin(admin.ModelAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/submissions/submission/no_further_action.html", context)
+
+    @admin.action(description="Turn off the witness's footage link (with a reason)", permissions=["change"])
+    def revoke_footage_link(self, request, queryset):
+        form = RevokeFootageLinkForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            count = sum(
+                revoke_footage_link(submission=submission, by=request.user, reason=form.cleaned_data["reason"])
+                for submission in queryset
+            )
+            self.message_user(request, f"Footage link turned off for {count} submission(s).", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Turn off the footage link",
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "form": form,
+            "action": "revoke_footage_link",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/submissions/submission/revoke_footage_link.html", context)
 
     @admin.action(description="Export evidence", permissions=["export"])
     def export_evidence(self, request, queryset):

@@ -32,6 +32,7 @@ class AuditEntry(AppendOnlyModel):
         ADDED_NOTE = "added_note", "Added a note"
         REQUESTED_EXPORT = "requested_export", "Requested an evidence export"
         DOWNLOADED_EXPORT = "downloaded_export", "Downloaded an evidence export"
+        REVOKED_FOOTAGE_LINK = "revoked_footage_link", "Turned off the witness's footage link"
         SEARCHED_PERSONAL_DATA = "searched_personal_data", "Searched for a person's data"
         EXPORTED_PERSONAL_DATA = "exported_personal_data", "Exported a person's data"
         REDACTED_CONTACT_DETAILS = "redacted_contact_details", "Redacted the contact details"

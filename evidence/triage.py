@@ -81,3 +81,20 @@ def add_note(*, submission: Submission, by, text: str) -> SubmissionNote:
         note.save()
         record(actor=by, action=AuditEntry.Action.ADDED_NOTE, submission=submission, detail={"note": note.pk})
     return note
+
+
+def revoke_footage_link(*, submission: Submission, by, reason: str) -> bool:
+    """Turn the witness's private link off for good, audited with the officer's reason; False if it was off."""
+    reason = reason.strip()
+    if not reason:
+        raise TriageError("Give a reason for turning the footage link off.")
+    now = timezone.now()
+    with transaction.atomic():
+        # Conditional, so two officers turning it off at once leave one entry in the trail.
+        if not Submission.objects.filter(pk=submission.pk, footage_link_revoked_at__isnull=True).update(
+            footage_link_revoked_at=now, updated_at=now
+        ):
+            return False
+        record(actor=by, action=AuditEntry.Action.REVOKED_FOOTAGE_LINK, submission=submission, reason=reason)
+    submission.footage_link_revoked_at = now
+    return True

@@ -62,9 +62,8 @@ class FileRefused(Exception):
 
 
 REFUSED_TYPE_MESSAGE = (
-    "{name} is not a video or photo we can accept. Send video or photos only (for example MP4, MOV, AVI, "
-    "JPG or HEIC), not programs, zip files or documents. If your camera system only exports a player "
-    "program, or you cannot send the footage here, call 101 and an officer will arrange to collect it."
+    "{name} is not a video or photo we can accept: send video or photos, like MP4, MOV, AVI, JPG or HEIC. "
+    "If your camera system only exports a player program, call 101 and an officer will collect the footage."
 )
 
 

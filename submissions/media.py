@@ -28,7 +28,9 @@ import pillow_heif
 from clamav_client.clamd import ClamdError, ClamdNetworkSocket, ClamdUnixSocket, CommunicationError
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image
+
+from appeals.images import clean_jpeg
 
 log = logging.getLogger(__name__)
 pillow_heif.register_heif_opener()
@@ -519,11 +521,8 @@ def _iso6709(value) -> dict | None:
 
 def image_preview(image, output: Path) -> Product:
     """An upright JPEG of the photo with no metadata at all (no EXIF, no GPS)."""
-    image.draft("RGB", PREVIEW_SIZE)
     try:
-        upright = ImageOps.exif_transpose(image)
-        upright.thumbnail(PREVIEW_SIZE)
-        upright.convert("RGB").save(output, "JPEG", quality=85)
+        clean_jpeg(image, PREVIEW_SIZE, output)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise Unprocessable(f"The image could not be decoded: {error}") from error
     arguments = ["exif_transpose", "thumbnail", list(PREVIEW_SIZE), "JPEG", "quality=85"]
@@ -543,35 +542,24 @@ def _ffmpeg(original: Path, output: Path, arguments: list[str], *, timeout: floa
 def poster(original: Path, output: Path, description: dict) -> Product:
     """One frame from a second in (or the middle of a shorter clip), at most POSTER_WIDTH wide."""
     at = min(1.0, (description.get("duration") or 0) / 2)
-    return _ffmpeg(
-        original,
-        output,
-        [
-            *INPUT_OPTIONS,
-            "-i",
-            "{original}",
-            # Decoded up to that point rather than seeking in the input: transport streams, raw H.264 and
-            # DVR formats cannot seek, or start at a time that is not zero, and a seek gives no frame.
-            "-ss",
-            f"{at:.3f}",
-            "-map",
-            "0:v:0",
-            "-frames:v",
-            "1",
-            "-vf",
-            f"scale='min({POSTER_WIDTH},iw)':-2",
-            "-map_metadata",
-            "-1",
-            "-q:v",
-            "3",
-            "-update",
-            "1",
-            "-f",
-            "image2",
-            "{output}",
-        ],
-        timeout=settings.MEDIA_FRAME_TIMEOUT,
-    )
+    # fmt: off
+    arguments = [
+        *INPUT_OPTIONS,
+        "-i", "{original}",
+        # Decoded up to that point rather than seeking in the input: transport streams, raw H.264 and
+        # DVR formats cannot seek, or start at a time that is not zero, and a seek gives no frame.
+        "-ss", f"{at:.3f}",
+        "-map", "0:v:0",
+        "-frames:v", "1",
+        "-vf", f"scale='min({POSTER_WIDTH},iw)':-2",
+        "-map_metadata", "-1",
+        "-q:v", "3",
+        "-update", "1",
+        "-f", "image2",
+        "{output}",
+    ]
+    # fmt: on
+    return _ffmpeg(original, output, arguments, timeout=settings.MEDIA_FRAME_TIMEOUT)
 
 
 def contact_sheet(original: Path, output: Path, description: dict) -> Product:
@@ -579,35 +567,24 @@ def contact_sheet(original: Path, output: Path, description: dict) -> Product:
     duration = description.get("duration") or 1
     tiles = SHEET_COLUMNS * SHEET_ROWS
     keyframes_only = ["-skip_frame", "nokey"] if duration > 30 else []
-    return _ffmpeg(
-        original,
-        output,
-        [
-            *INPUT_OPTIONS,
-            *keyframes_only,
-            "-i",
-            "{original}",
-            "-map",
-            "0:v:0",
-            "-an",
-            "-vf",
-            f"fps={tiles / duration:.6f},scale={SHEET_TILE_WIDTH}:-2,tile={SHEET_COLUMNS}x{SHEET_ROWS}:padding=4",
-            "-frames:v",
-            "1",
-            "-fps_mode",
-            "vfr",
-            "-map_metadata",
-            "-1",
-            "-q:v",
-            "4",
-            "-update",
-            "1",
-            "-f",
-            "image2",
-            "{output}",
-        ],
-        timeout=settings.MEDIA_FRAME_TIMEOUT,
-    )
+    # fmt: off
+    arguments = [
+        *INPUT_OPTIONS,
+        *keyframes_only,
+        "-i", "{original}",
+        "-map", "0:v:0",
+        "-an",
+        "-vf", f"fps={tiles / duration:.6f},scale={SHEET_TILE_WIDTH}:-2,tile={SHEET_COLUMNS}x{SHEET_ROWS}:padding=4",
+        "-frames:v", "1",
+        "-fps_mode", "vfr",
+        "-map_metadata", "-1",
+        "-q:v", "4",
+        "-update", "1",
+        "-f", "image2",
+        "{output}",
+    ]
+    # fmt: on
+    return _ffmpeg(original, output, arguments, timeout=settings.MEDIA_FRAME_TIMEOUT)
 
 
 def proxy_size(description: dict) -> tuple[int, int]:
@@ -623,46 +600,27 @@ def proxy(original: Path, output: Path, description: dict, heartbeat=None) -> Pr
     width, height = proxy_size(description)
     duration = description.get("duration") or 60
     timeout = max(settings.MEDIA_FRAME_TIMEOUT, duration * settings.MEDIA_PROXY_TIME_FACTOR)
-    return _ffmpeg(
-        original,
-        output,
-        [
-            *INPUT_OPTIONS,
-            "-i",
-            "{original}",
-            "-map",
-            "0:v:0",
-            "-map",
-            "0:a:0?",
-            "-vf",
-            f"scale={width}:{height},format=yuv420p",
-            "-c:v",
-            "libx264",
-            "-preset",
-            settings.MEDIA_PROXY_PRESET,
-            "-crf",
-            "23",
-            "-profile:v",
-            "high",
-            # A keyframe every two seconds keeps seeking in the browser quick.
-            "-force_key_frames",
-            "expr:gte(t,n_forced*2)",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-ac",
-            "2",
-            "-map_metadata",
-            "-1",
-            "-map_chapters",
-            "-1",
-            "-movflags",
-            "+faststart",
-            "-f",
-            "mp4",
-            "{output}",
-        ],
-        timeout=timeout,
-        heartbeat=heartbeat,
-    )
+    # fmt: off
+    arguments = [
+        *INPUT_OPTIONS,
+        "-i", "{original}",
+        "-map", "0:v:0",
+        "-map", "0:a:0?",
+        "-vf", f"scale={width}:{height},format=yuv420p",
+        "-c:v", "libx264",
+        "-preset", settings.MEDIA_PROXY_PRESET,
+        "-crf", "23",
+        "-profile:v", "high",
+        # A keyframe every two seconds keeps seeking in the browser quick.
+        "-force_key_frames", "expr:gte(t,n_forced*2)",
+        "-c:a", "aac",
+        "-b:a", "128k",
+        "-ac", "2",
+        "-map_metadata", "-1",
+        "-map_chapters", "-1",
+        "-movflags", "+faststart",
+        "-f", "mp4",
+        "{output}",
+    ]
+    # fmt: on
+    return _ffmpeg(original, output, arguments, timeout=timeout, heartbeat=heartbeat)

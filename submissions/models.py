@@ -4,7 +4,8 @@ import os
 import re
 import tempfile
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from incidents.models import IncidentScopedQuerySet
 from submissions.append_only import AppendOnly, AppendOnlyModel, AppendOnlyQuerySet
 from submissions.files import SNIFF_BYTES, check_content_type
 from submissions.references import REFERENCE_PATTERN, hash_upload_token, new_receipt_reference
-from submissions.storage import sha256_of_path
+from submissions.storage import has_room_for, sha256_of_path
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,23 @@ class SubmissionQuerySet(IncidentScopedQuerySet):
             submission=models.OuterRef("pk"),
         )
         return self.filter(models.Exists(files))
+
+    def for_footage_link(self, token: str) -> "Submission":
+        """The submission whose private "add more footage" link this is, while the link takes files.
+
+        Every page and endpoint the link opens gets its submission here. Raises Submission.DoesNotExist for
+        a token that was never issued, FootageLinkEnded once the link has ended or been turned off.
+        """
+        submission = self.select_related("appeal__incident").get(upload_token_hash=hash_upload_token(token))
+        if not submission.accepts_footage():
+            raise FootageLinkEnded(submission)
+        return submission
+
+
+class FootageLinkEnded(Exception):
+    def __init__(self, submission):
+        super().__init__(f"The footage link of {submission} no longer takes files.")
+        self.submission = submission
 
 
 class Submission(models.Model):
@@ -124,6 +142,8 @@ class Submission(models.Model):
     receipt_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     # While the witness is owed their receipt: their upload token, encrypted (see notify_witness_receipt).
     receipt_token = models.CharField(max_length=200, blank=True, editable=False)
+    # Set when an officer turns the private link off (the audit trail says who and why).
+    footage_link_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -213,6 +233,19 @@ class Submission(models.Model):
     def set_upload_token(self, token: str):
         self.upload_token_hash = hash_upload_token(token)
 
+    def footage_link_open_until(self):
+        """When the private link stops taking files: a set time after the appeal closes; None while it is open."""
+        if self.appeal.status != Appeal.Status.CLOSED:
+            return None
+        return self.appeal.closed_at + timedelta(days=settings.FOOTAGE_LINK_DAYS_AFTER_CLOSING)
+
+    def accepts_footage(self) -> bool:
+        """The one rule for the private link: open until a set time after closing, unless an officer turned it off."""
+        if self.footage_link_revoked_at is not None:
+            return False
+        open_until = self.footage_link_open_until()
+        return open_until is None or timezone.now() < open_until
+
     def files_in_use(self) -> int:
         """Files received plus uploads still under way: what counts against UPLOAD_MAX_FILES."""
         return self.media_files.count() + self.uploads.unfinished().count()
@@ -261,8 +294,40 @@ def original_upload_to(media_file, filename):
     return f"originals/{media_file.submission.reference}/{media_file.sha256}"
 
 
+@dataclass(frozen=True)
+class MediaBacklog:
+    """Files received but not yet processed, and whether the upload disk is running short of room."""
+
+    waiting: int
+    oldest_received_at: datetime | None
+    disk_filling: bool
+
+    @property
+    def oldest_wait(self) -> timedelta:
+        return timezone.now() - self.oldest_received_at if self.oldest_received_at else timedelta(0)
+
+    def is_busy(self) -> bool:
+        """Deep enough, or slow enough, that files will take longer than usual to be looked at."""
+        return (
+            self.disk_filling
+            or self.waiting >= settings.MEDIA_BACKLOG_WARN_FILES
+            or self.oldest_wait > timedelta(minutes=settings.MEDIA_BACKLOG_WARN_MINUTES)
+        )
+
+
 class MediaFileQuerySet(IncidentScopedQuerySet):
     incident_lookup = "submission__appeal__incident"
+
+    def backlog(self) -> MediaBacklog:
+        pending = self.filter(state__in=MediaFile.PENDING_STATES).aggregate(
+            waiting=models.Count("pk"), oldest=models.Min("received_at")
+        )
+        return MediaBacklog(
+            waiting=pending["waiting"],
+            oldest_received_at=pending["oldest"],
+            # Within twice the free space that uploads keep: soon they are refused.
+            disk_filling=not has_room_for(settings.UPLOAD_MIN_FREE_BYTES),
+        )
 
     def claim(self, pk):
         """Take a file for processing: one that waits, or one whose worker stopped renewing its hold.

@@ -6,11 +6,18 @@ so these helpers stream it instead, and ask the store for just the bytes a Range
 """
 
 import hashlib
+import shutil
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 
 CHUNK = 1024 * 1024
+
+
+def has_room_for(size: int) -> bool:
+    """Whether the upload disk can take `size` more bytes and still keep UPLOAD_MIN_FREE_BYTES free."""
+    return shutil.disk_usage(settings.UPLOAD_DIR).free - size >= settings.UPLOAD_MIN_FREE_BYTES
 
 
 class FinishedFile(File):

@@ -10,7 +10,6 @@ import base64
 import binascii
 import errno
 import hashlib
-import shutil
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -21,15 +20,20 @@ from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from submissions.files import SNIFF_BYTES, FileRefused, sanitise_filename, too_many_files_message
-from submissions.models import Submission, Upload, upload_expiry
-from submissions.references import hash_upload_token
+from submissions.models import FootageLinkEnded, Submission, Upload, upload_expiry
+from submissions.ratelimits import retry_after, wait_in_words
 from submissions.request_bodies import BodyReader, write_body
 from submissions.services import complete_upload
+from submissions.storage import has_room_for
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration,checksum"
 CHECKSUM_ALGORITHMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
 RETRY_AFTER_SECONDS = 300
+LINK_ENDED_MESSAGE = (
+    "This link no longer takes files: it has ended or been turned off. Call 101 and quote your reference "
+    "if you have more footage."
+)
 # For browsers on UPLOAD_ALLOWED_ORIGINS (CORS).
 EXPOSED_HEADERS = ", ".join(
     [
@@ -90,11 +94,9 @@ def discovery(origin):
     return tus_response(204, headers=headers)
 
 
-def submission_for_bearer_token(request):
+def bearer_token(request):
     kind, _, token = request.headers.get("Authorization", "").partition(" ")
-    if kind.lower() != "bearer" or not token.strip():
-        return None
-    return Submission.objects.filter(upload_token_hash=hash_upload_token(token.strip())).first()
+    return token.strip() if kind.lower() == "bearer" else ""
 
 
 def tus_endpoint(view):
@@ -114,21 +116,20 @@ def tus_endpoint(view):
         cors = cors_headers(origin)
         if request.headers.get("Tus-Resumable") != TUS_VERSION:
             return tus_response(412, "Unsupported tus version.", {"Tus-Version": TUS_VERSION, **cors})
-        submission = submission_for_bearer_token(request)
-        if submission is None:
+        try:
+            submission = Submission.objects.for_footage_link(bearer_token(request))
+        except Submission.DoesNotExist:
             return tus_response(
                 401, "This upload link is not valid.", {"WWW-Authenticate": 'Bearer realm="uploads"', **cors}
             )
+        except FootageLinkEnded:
+            return tus_response(410, LINK_ENDED_MESSAGE, cors)
         response = view(request, method, submission, *args, **kwargs)
         for name, value in cors.items():
             response[name] = value
         return response
 
     return wrapper
-
-
-def has_room_for(size: int) -> bool:
-    return shutil.disk_usage(settings.UPLOAD_DIR).free - size >= settings.UPLOAD_MIN_FREE_BYTES
 
 
 def disk_full():
@@ -170,6 +171,13 @@ def too_large_message():
 def create_upload(request, method, submission):
     if method != "POST":
         return tus_response(405, headers={"Allow": "POST, OPTIONS"})
+    if wait := retry_after(request, group="uploads", rate=settings.UPLOADS_RATE_LIMIT):
+        return tus_response(
+            429,
+            f"Too many uploads have been started from your internet connection. Wait {wait_in_words(wait)}, "
+            "then choose Try again. The files you have already sent are safe with us.",
+            {"Retry-After": str(wait)},
+        )
     if "Upload-Defer-Length" in request.headers:
         return tus_response(400, "Upload-Defer-Length is not supported: send Upload-Length.")
     length = header_int(request, "Upload-Length")

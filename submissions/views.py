@@ -23,10 +23,10 @@ from submissions.forms import (
     WhenForm,
     WhereForm,
 )
-from submissions.models import Submission
-from submissions.references import hash_upload_token
+from submissions.models import FootageLinkEnded, MediaFile, Submission
+from submissions.ratelimits import retry_after, wait_in_words
 from submissions.services import add_media_file, create_submission
-from submissions.tus import has_room_for
+from submissions.storage import has_room_for
 
 # The reference this browser sent, never the upload token: the private link carries that.
 SESSION_KEY = "submitted_reference"
@@ -171,6 +171,9 @@ def check_answers(request, appeal):
         if step != "contact-details" or not submission.is_anonymous:
             construct_instance(form, submission)
     if request.method == "POST":
+        if wait := retry_after(request, group="submissions", rate=settings.SUBMISSIONS_RATE_LIMIT):
+            # The answers stay in the session, so the witness can send them once the wait is over.
+            return too_many_attempts(request, appeal, wait=wait, sending=True, back_url=check_url(appeal))
         submission, token = create_submission(appeal=appeal, submission=submission)
         del request.session[journey_key(appeal)]
         request.session[SESSION_KEY] = submission.reference
@@ -189,6 +192,17 @@ def check_answers(request, appeal):
             "change": {(step or "account").replace("-", "_"): step_url(appeal, step) for step in STEPS},
         },
     )
+
+
+def too_many_attempts(request, appeal, *, wait, sending, back_url):
+    response = render(
+        request,
+        "submissions/too_many_attempts.html",
+        {"appeal": appeal, "wait": wait_in_words(wait), "sending": sending, "back_url": back_url},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 @never_cache
@@ -222,9 +236,30 @@ def upload_limits():
     }
 
 
-def submission_for_token(token):
-    submissions = Submission.objects.select_related("appeal__incident")
-    return get_object_or_404(submissions, upload_token_hash=hash_upload_token(token))
+def keep_private(response):
+    # The address is the capability: keep it out of caches and other sites' logs. Not "no-referrer":
+    # browsers then send "Origin: null" with the upload form, and the CSRF check refuses it.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def for_footage_link(view):
+    """Give the view the private link's submission. Every page the link opens says when it no longer takes files."""
+
+    @functools.wraps(view)
+    def wrapper(request, token, **kwargs):
+        try:
+            submission = Submission.objects.for_footage_link(token)
+        except Submission.DoesNotExist:
+            raise Http404("No such footage link") from None
+        except FootageLinkEnded as ended:
+            context = {"appeal": ended.submission.appeal, "submission": ended.submission}
+            # 410, before any of the request's body is read: the link existed and has gone for good.
+            return keep_private(render(request, "submissions/footage_link_ended.html", context, status=410))
+        return view(request, submission, token, **kwargs)
+
+    return wrapper
 
 
 def render_footage(request, submission, token, errors=(), received=0, status=200):
@@ -239,29 +274,31 @@ def render_footage(request, submission, token, errors=(), received=0, status=200
             # This browser has just sent the account: the page is its receipt too.
             "just_sent": request.session.get(SESSION_KEY) == submission.reference,
             "media_files": submission.media_files.all(),
+            "backlog": MediaFile.objects.backlog().is_busy(),
             "errors": errors,
             "received": received,
             **upload_limits(),
         },
         status=status,
     )
-    # The address is the capability: keep it out of caches and other sites' logs. Not "no-referrer":
-    # browsers then send "Origin: null" with the upload form, and the CSRF check refuses it.
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "same-origin"
-    return response
+    return keep_private(response)
 
 
-def footage(request, token):
-    return render_footage(request, submission_for_token(token), token)
+@for_footage_link
+def footage(request, submission, token):
+    return render_footage(request, submission, token)
 
 
 @csrf_exempt  # Checked below, once the upload handlers are set: the CSRF check reads the body.
-def upload_files(request, token):
+@for_footage_link
+def upload_files(request, submission, token):
     """The upload that works without JavaScript: a multipart POST, streamed to disk, for smaller files."""
-    submission = submission_for_token(token)
     if request.method != "POST":
         return redirect("submissions:footage", token=token)
+    if wait := retry_after(request, group="uploads", rate=settings.UPLOADS_RATE_LIMIT):
+        back_url = reverse("submissions:footage", args=[token])
+        # This page's address holds the private link, as the footage page's does.
+        return keep_private(too_many_attempts(request, submission.appeal, wait=wait, sending=False, back_url=back_url))
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > settings.UPLOAD_NOJS_MAX_SIZE:
         limit = f"{settings.UPLOAD_NOJS_MAX_SIZE // 1024**2} MB"

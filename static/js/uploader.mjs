@@ -113,7 +113,8 @@ class FileRow {
       fingerprint: () => Promise.resolve(this.fingerprint),
       onShouldRetry: (error) => {
         const status = error.originalResponse ? error.originalResponse.getStatus() : 0;
-        const transient = status === 0 || status >= 500 || [409, 423, 429].includes(status);
+        // Not 429: trying again at once only counts against the limit; the witness is told how long to wait.
+        const transient = status === 0 || status >= 500 || [409, 423].includes(status);
         return transient && navigator.onLine;
       },
       onProgress: (sent, total) => this.progressed(sent, total),
@@ -159,6 +160,12 @@ class FileRow {
     const response = error.originalResponse;
     const body = response ? response.getBody() : "";
     const status = response ? response.getStatus() : 0;
+    if (status === 429 && body) {
+      // Too many uploads from this connection: nothing is wrong with the file, so it can be tried again later.
+      this.setState("failed", body);
+      this.uploader.announce(`${this.file.name} stopped: ${body}`);
+      return;
+    }
     if (status >= 400 && status < 500 && body) {
       // The server refused this file (type, size, duplicate, too many): trying again would not help.
       this.refuse(`${body} We have not kept it.`);
