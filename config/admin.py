@@ -10,6 +10,7 @@ from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appeals.models import Appeal
+from evidence import personal_data_views
 from evidence import views as evidence_views
 from incidents.access import colleagues_of
 from submissions.models import MediaFile, Submission
@@ -91,6 +92,16 @@ class OfficersAdminSite(OTPAdminSite):
                 "evidence/export/<int:pk>/download/",
                 self.admin_view(evidence_views.download_export),
                 name="evidence_export_download",
+            ),
+            path(
+                "personal-data/",
+                self.admin_view(personal_data_views.search),
+                name="personal_data_search",
+            ),
+            path(
+                "personal-data/submission/<int:pk>/redact/",
+                self.admin_view(personal_data_views.redact),
+                name="personal_data_redact",
             ),
         ]
         return evidence + super().get_urls()

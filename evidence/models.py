@@ -40,10 +40,16 @@ class AuditEntry(AppendOnlyModel):
         WITHDREW_DISPOSAL = "withdrew_disposal", "Withdrew the approved disposal"
         DISPOSED = "disposed", "Disposed of"
         REVOKED_FOOTAGE_LINK = "revoked_footage_link", "Turned off the witness's footage link"
+        SEARCHED_PERSONAL_DATA = "searched_personal_data", "Searched for a person's data"
+        EXPORTED_PERSONAL_DATA = "exported_personal_data", "Exported a person's data"
+        REDACTED_CONTACT_DETAILS = "redacted_contact_details", "Redacted the contact details"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=30, choices=Action.choices)
-    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="audit_entries")
+    # Empty only for a search or export of a person's data that found no submission.
+    submission = models.ForeignKey(
+        Submission, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
+    )
     media_file = models.ForeignKey(MediaFile, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     reason = models.TextField(blank=True)
     detail = models.JSONField(default=dict, blank=True)
@@ -56,6 +62,16 @@ class AuditEntry(AppendOnlyModel):
     class Meta:
         ordering = ["created_at", "pk"]
         verbose_name_plural = "audit entries"
+        permissions = [
+            ("search_personal_data", "Can find, export and redact a person's data in every incident"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="auditentry_about_a_submission",
+                condition=models.Q(submission__isnull=False)
+                | models.Q(action__in=["searched_personal_data", "exported_personal_data"]),
+            ),
+        ]
         indexes = [
             # A submission's audit trail, in order.
             models.Index(fields=["submission", "created_at"], name="auditentry_trail_idx"),

@@ -31,7 +31,8 @@ RULES = {
     MigrationRecorder.Migration: Rule(("SELECT",)),
     ContentType: Rule(("SELECT",)),
     Permission: Rule(("SELECT",)),
-    # Evidence is added, never removed.
+    # Evidence is added, never removed. Triage updates a submission, and a data protection officer's
+    # redaction blanks its contact columns (contact_name, contact_email, contact_phone, is_anonymous).
     Submission: Rule(("SELECT", "INSERT", "UPDATE")),
     MediaFile: Rule(
         ("SELECT", "INSERT"),

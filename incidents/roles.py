@@ -1,4 +1,8 @@
-"""The two officer roles, as groups of permissions. What each officer sees is still `visible_to(user)`."""
+"""The officers' roles, as groups of permissions. What each officer sees is still `visible_to(user)`.
+
+Data protection officers are a role of their own, added to an officer's others: their searches reach every
+incident, so few people should hold it.
+"""
 
 from django.contrib.auth.models import Group, Permission
 
@@ -23,14 +27,20 @@ OFFICER_PERMISSIONS = [
     "evidence.add_evidenceexport",
 ]
 SUPERVISOR_PERMISSIONS = [*OFFICER_PERMISSIONS, "incidents.view_all_incidents"]
+DATA_PROTECTION_PERMISSIONS = ["evidence.search_personal_data"]
 OFFICERS = "Officers"
 SUPERVISORS = "Supervisors"
+DATA_PROTECTION_OFFICERS = "Data protection officers"
 
 
 def ensure_roles() -> dict[str, Group]:
-    """Create or refresh the Officers and Supervisors groups (idempotent)."""
+    """Create or refresh the Officers, Supervisors and Data protection officers groups (idempotent)."""
     groups = {}
-    for name, codenames in [(OFFICERS, OFFICER_PERMISSIONS), (SUPERVISORS, SUPERVISOR_PERMISSIONS)]:
+    for name, codenames in [
+        (OFFICERS, OFFICER_PERMISSIONS),
+        (SUPERVISORS, SUPERVISOR_PERMISSIONS),
+        (DATA_PROTECTION_OFFICERS, DATA_PROTECTION_PERMISSIONS),
+    ]:
         group, _ = Group.objects.get_or_create(name=name)
         permissions = []
         for dotted in codenames:

@@ -11,10 +11,12 @@ from django.db import DatabaseError, connection, transaction
 
 from evidence.audit import record
 from evidence.models import AuditEntry
+from evidence.personal_data import Term, redact_contact_details, search
 from evidence.retention import approve_disposal
 from evidence.triage import change_state
-from submissions.models import Derivative, MediaFile, SubmissionNote
+from submissions.models import Derivative, MediaFile, Submission, SubmissionNote
 from tests.conftest import APP_ROLE, connected_as, require
+from tests.factories import make_submission
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +95,19 @@ def test_the_audit_trail_cannot_be_changed_deleted_emptied_or_its_trigger_turned
     assert_refused("DROP TRIGGER evidence_auditentry_append_only ON evidence_auditentry")
     assert_refused("DROP TABLE evidence_auditentry CASCADE")
     assert AuditEntry.objects.filter(pk=entry.pk, reason="").exists()
+
+
+def test_a_data_protection_officer_can_redact_contact_details_and_audit_a_search(north):
+    submission = make_submission(north.appeal, contact_name="Sam Witness", contact_email="sam@example.com")
+    run(
+        "UPDATE submissions_submission SET contact_name = '', contact_email = '', contact_phone = '',"
+        " is_anonymous = true, receipt_token = '' WHERE id = %s",
+        [submission.pk],
+    )
+    redact_contact_details(submission=north.submission, by=north.officer, reason="Erasure request")
+    search(term=Term.read("sam@example.com"), by=north.officer)
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.SEARCHED_PERSONAL_DATA, submission=None).exists()
+    assert Submission.objects.filter(pk=submission.pk, contact_email="", account=submission.account).exists()
 
 
 @pytest.mark.django_db(transaction=True)

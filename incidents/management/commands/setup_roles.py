@@ -4,7 +4,7 @@ from incidents.roles import ensure_roles
 
 
 class Command(BaseCommand):
-    help = "Create or refresh the Officers and Supervisors permission groups (idempotent; run after migrate)."
+    help = "Create or refresh the officers' permission groups, data protection officers' too (idempotent)."
 
     def handle(self, *args, **options):
         for name, group in ensure_roles().items():
