@@ -255,6 +255,8 @@ class NoteInline(admin.StackedInline):
     """Notes are added, never edited or deleted: existing ones are shown read-only."""
 
     model = SubmissionNote
+    verbose_name = "note"
+    verbose_name_plural = "Notes"
     extra = 1
     can_delete = False
     fields = ["text", "author", "created_at"]

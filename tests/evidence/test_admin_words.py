@@ -9,7 +9,15 @@ from django.urls import reverse
 from tests.officers import sign_in
 
 pytestmark = pytest.mark.django_db
-DJANGO_WORDS = ["Django", "Select submission", " to change", "Change submission", "Change appeal", "Add incident"]
+DJANGO_WORDS = [
+    "Django",
+    "Select submission",
+    " to change",
+    "Change submission",
+    "Change appeal",
+    "Add incident",
+    "Submission note",
+]
 
 
 def title_and_heading(page):
