@@ -1,5 +1,4 @@
 import functools
-import hashlib
 
 from django.conf import settings
 from django.contrib import messages
@@ -26,7 +25,7 @@ from submissions.forms import (
 from submissions.models import FootageLinkEnded, MediaFile, Submission
 from submissions.ratelimits import retry_after, wait_in_words
 from submissions.services import add_media_file, create_submission
-from submissions.storage import has_room_for
+from submissions.storage import has_room_for, sha256_of
 
 # The reference this browser sent, never the upload token: the private link carries that.
 SESSION_KEY = "submitted_reference"
@@ -330,7 +329,7 @@ def receive_files(request, submission, token):
                 raise FileRefused(f"{name} is empty.")
             content_type = check_content_type(uploaded.read(SNIFF_BYTES), name)
             uploaded.seek(0)
-            sha256 = hashlib.file_digest(uploaded, "sha256").hexdigest()
+            sha256 = sha256_of(uploaded)
             uploaded.seek(0)
             add_media_file(
                 submission=submission,
