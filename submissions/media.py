@@ -64,6 +64,9 @@ POSTER_WIDTH = 1280
 PREVIEW_SIZE = (1600, 1600)
 SHEET_COLUMNS, SHEET_ROWS, SHEET_TILE_WIDTH = 4, 4, 320
 PROXY_BOX = (1280, 720)
+# Containers whose H.264 goes into an MP4 by stream copy (format_name's first part: mov is also mp4).
+COPYABLE_CONTAINERS = ("mov", "matroska", "mpegts")
+BROWSER_H264_PROFILES = ("Constrained Baseline", "Baseline", "Main", "High")
 
 
 class Unprocessable(Exception):
@@ -596,7 +599,81 @@ def proxy_size(description: dict) -> tuple[int, int]:
 
 
 def proxy(original: Path, output: Path, description: dict, heartbeat=None) -> Product:
-    """An H.264/AAC MP4 of at most 720p with the index at the front, playable in any browser."""
+    """An H.264/AAC MP4 with the index at the front, playable in any browser.
+
+    H.264 that browsers already play is copied as it is, which takes seconds; anything else, or a copy
+    that fails its check, is transcoded to at most 720p.
+    """
+    if plays_in_browsers(description):
+        try:
+            product = _copy_proxy(original, output, description, heartbeat)
+            check_proxy(output, description)
+        except Unprocessable as error:
+            log.warning("A stream copy of %s failed (%s); transcoding it instead", original.name, error)
+        else:
+            return product
+    return _transcode_proxy(original, output, description, heartbeat)
+
+
+def plays_in_browsers(description: dict) -> bool:
+    """H.264 that every browser decodes (8-bit 4:2:0, baseline to high profile), in a container ffmpeg can
+    copy from with timestamps (raw streams and DVR formats have none worth keeping)."""
+    container = description.get("container", "").split(",")[0]
+    return (
+        container in COPYABLE_CONTAINERS
+        and description.get("video_codec") == "h264"
+        and description.get("video_profile") in BROWSER_H264_PROFILES
+        and description.get("pixel_format") in ("yuv420p", "yuvj420p")
+    )
+
+
+def _copy_proxy(original: Path, output: Path, description: dict, heartbeat) -> Product:
+    """The picture copied as it is; the sound copied when it is AAC, made AAC when it is not."""
+    audio = description.get("audio_codec")
+    if audio is None:
+        sound = ["-an"]
+    elif audio == "aac":
+        # A transport stream carries AAC in ADTS frames, which MP4 does not.
+        sound = ["-c:a", "copy", *(["-bsf:a", "aac_adtstoasc"] if description["container"] == "mpegts" else [])]
+    else:
+        sound = ["-c:a", "aac", "-b:a", "128k", "-ac", "2"]
+    # fmt: off
+    arguments = [
+        *INPUT_OPTIONS,
+        "-i", "{original}",
+        "-map", "0:v:0",
+        "-map", "0:a:0?",
+        "-c:v", "copy",
+        *sound,
+        "-map_metadata", "-1",
+        "-map_chapters", "-1",
+        "-movflags", "+faststart",
+        "-f", "mp4",
+        "{output}",
+    ]
+    # fmt: on
+    return _ffmpeg(original, output, arguments, timeout=settings.MEDIA_FRAME_TIMEOUT, heartbeat=heartbeat)
+
+
+def check_proxy(path: Path, description: dict):
+    """Unprocessable unless the proxy has H.264 video, lasts as long as the original and its keyframes decode."""
+    probed = probe(path)
+    video = next((s for s in probed.get("streams", []) if s.get("codec_type") == "video"), {})
+    if video.get("codec_name") != "h264":
+        raise Unprocessable("The proxy has no H.264 video")
+    expected, duration = description.get("duration"), _float(probed["format"].get("duration"))
+    if expected and not (duration and abs(duration - expected) <= max(0.5, expected * 0.02)):
+        raise Unprocessable(f"The proxy lasts {duration} seconds, not {expected}")
+    # Keyframes only: the whole stream read in a fraction of a full decode.
+    run_tool(
+        ["ffmpeg", "-nostdin", "-v", "error", "-xerror", "-skip_frame", "nokey", *INPUT_OPTIONS,
+         "-i", f"file:{path}", "-map", "0:v:0", "-f", "null", "-"],
+        timeout=settings.MEDIA_FRAME_TIMEOUT,
+    )  # fmt: skip
+
+
+def _transcode_proxy(original: Path, output: Path, description: dict, heartbeat) -> Product:
+    """Re-encoded to H.264/AAC of at most 720p."""
     width, height = proxy_size(description)
     duration = description.get("duration") or 60
     timeout = max(settings.MEDIA_FRAME_TIMEOUT, duration * settings.MEDIA_PROXY_TIME_FACTOR)

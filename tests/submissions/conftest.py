@@ -30,12 +30,13 @@ class Samples:
             )
         return path.read_bytes()
 
-    def h264_mp4(self, seconds=2, size="320x240"):
+    def h264_mp4(self, seconds=2, size="320x240", pixel_format="yuv420p"):
+        """H.264 as phones record it; with pixel_format="yuv444p", H.264 that browsers do not play."""
         source = [*TEST_SOURCE]
         source[3] = f"testsrc2=size={size}:rate=15"
         return self.ffmpeg(
-            f"clip-{seconds}-{size}.mp4", *source, "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
-            "-c:a", "aac",
+            f"clip-{seconds}-{size}-{pixel_format}.mp4", *source, "-t", str(seconds), "-c:v", "libx264",
+            "-preset", "ultrafast", "-pix_fmt", pixel_format, "-c:a", "aac",
         )  # fmt: skip
 
     def truncated_mp4(self):

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 from PIL import Image
 
+from submissions import media
 from submissions.files import KINDS
 from submissions.models import Derivative, MediaFile
 from tests.factories import make_appeal, make_submission, wait_for
@@ -24,7 +25,7 @@ TOKEN = "a-private-token-for-the-corpus"
 # One second of colour bars with a tone (or without, for formats that carry only video).
 SOURCE = "-f lavfi -i testsrc2=size=320x240:rate=15 -f lavfi -i sine=frequency=440 -t 1"
 PICTURE_ONLY = "-f lavfi -i testsrc2=size=320x240:rate=15 -t 1"
-H264 = "-c:v libx264 -preset ultrafast"
+H264 = "-c:v libx264 -preset ultrafast -pix_fmt yuv420p"
 HEVC = "-c:v libx265 -preset ultrafast -x265-params log-level=error"
 DVR_PICTURE = "-f lavfi -i testsrc2=size=352x288:rate=15 -t 2"
 DVR_SOUND = "-f lavfi -i sine=frequency=440:sample_rate=8000 -t 2"
@@ -89,6 +90,7 @@ def dahua_dav(samples, with_file_header=False):
 
 CORPUS = [
     ffmpeg_sample("MP4 H.264", "video/mp4", "VID_0001.mp4", f"{SOURCE} {H264} -c:a aac"),
+    ffmpeg_sample("MP4 H.264 without sound", "video/mp4", "VID_0002.mp4", f"{PICTURE_ONLY} {H264}"),
     ffmpeg_sample("M4V H.264", "video/x-m4v", "clip.m4v", f"{SOURCE} {H264} -c:a aac -f ipod"),
     ffmpeg_sample("MOV HEVC (iPhone)", "video/quicktime", "IMG_0001.MOV", f"{SOURCE} {HEVC} -tag:v hvc1 -c:a aac"),
     ffmpeg_sample("3GP H.263", "video/3gpp", "VID_0001.3gp", f"{SOURCE} {PHONE}"),
@@ -207,3 +209,57 @@ def assert_plays(path, duration):
         ["ffmpeg", "-nostdin", "-v", "error", "-xerror", "-i", path, "-f", "null", "-"], capture_output=True, text=True
     )
     assert (decoded.returncode, decoded.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("label", "video", "sound"),
+    [
+        ("MP4 H.264", "copy", "copy"),
+        ("MP4 H.264 without sound", "copy", None),
+        ("MPEG-TS H.264 (DVR)", "copy", "copy"),
+        ("MKV H.264", "copy", "aac"),  # Vorbis sound made AAC, the picture copied
+        ("M2TS H.264 (camcorder)", "copy", "aac"),
+        ("MOV HEVC (iPhone)", "libx264", "aac"),
+        ("Raw H.264 (DVR)", "libx264", "aac"),  # no timestamps to copy
+    ],
+)
+def test_h264_that_browsers_play_is_copied_and_the_rest_transcoded(
+    client, clamd, corpus, submission, label, video, sound
+):
+    sample = next(sample for sample in CORPUS if sample.label == label)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        media_file = upload(client, sample, corpus[label])
+    proxy = media_file.derivatives.get(kind=Derivative.Kind.PROXY)
+    arguments = proxy.arguments
+    made_sound = arguments[arguments.index("-c:a") + 1] if "-c:a" in arguments else None
+    assert (arguments[arguments.index("-c:v") + 1], made_sound) == (video, sound)
+    copied = decoded_picture(proxy.file.path) == decoded_picture(media_file.original.path)
+    assert copied == (video == "copy")
+    assert_plays(proxy.file.path, sample.seconds)
+
+
+def test_a_copy_that_fails_its_check_is_transcoded(client, clamd, corpus, submission, monkeypatch):
+    checked = []
+
+    def failing_check(path, description):
+        checked.append(path)
+        raise media.Unprocessable("The proxy has no H.264 video")
+
+    monkeypatch.setattr(media, "check_proxy", failing_check)
+    sample = CORPUS[0]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        media_file = upload(client, sample, corpus[sample.label])
+    media_file.refresh_from_db()
+    proxy = media_file.derivatives.get(kind=Derivative.Kind.PROXY)
+    assert len(checked) == 1 and "libx264" in proxy.arguments
+    assert_ready_to_view(media_file, sample)
+
+
+def decoded_picture(path):
+    """A hash of every decoded frame: the same for a stream copy, never for a transcode."""
+    return subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-f", "hash", "-hash", "sha256", "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout

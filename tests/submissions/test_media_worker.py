@@ -64,9 +64,10 @@ def test_a_worker_killed_during_a_transcode_is_replaced_and_the_file_ends_ready_
     settings, clamd, samples, tmp_path
 ):
     broker = require_subprocess_workers(settings)
-    content = samples.h264_mp4(seconds=3, size="640x360")
+    content = samples.h264_mp4(seconds=3, size="640x360", pixel_format="yuv444p")
     media_file = store_media_file(make_submission(make_appeal()), content)
-    # A slow preset keeps the first worker in its transcode long enough to be killed there.
+    # 4:4:4 is transcoded (browsers play only 4:2:0), and a slow preset keeps the first worker in its
+    # transcode long enough to be killed there.
     worker = start_worker(settings, broker, tmp_path, "first", MEDIA_PROXY_PRESET="placebo")
     try:
         celery_app.conf.task_always_eager = False
