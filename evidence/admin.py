@@ -580,16 +580,14 @@ class SubmissionAdmin(admin.ModelAdmin):
             if skipped:
                 self.message_user(request, f"{skipped} could not be: {NOT_ALLOWED}", messages.WARNING)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Record no further action",
-            "opts": self.model._meta,
-            "queryset": queryset,
-            "form": form,
-            "action": "record_no_further_action",
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/submissions/submission/no_further_action.html", context)
+        return self._ask_for_reason(
+            request,
+            queryset,
+            form,
+            "record_no_further_action",
+            title="Record no further action",
+            explanation="No further action will be recorded, with your reason, for:",
+        )
 
     @admin.action(description="Turn off the witness's footage link (with a reason)", permissions=["change"])
     def revoke_footage_link(self, request, queryset):
@@ -601,16 +599,14 @@ class SubmissionAdmin(admin.ModelAdmin):
             )
             self.message_user(request, f"Footage link turned off for {count} submission(s).", messages.SUCCESS)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Turn off the footage link",
-            "opts": self.model._meta,
-            "queryset": queryset,
-            "form": form,
-            "action": "revoke_footage_link",
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/submissions/submission/revoke_footage_link.html", context)
+        return self._ask_for_reason(
+            request,
+            queryset,
+            form,
+            "revoke_footage_link",
+            title="Turn off the footage link",
+            explanation="The private “add more footage” link will stop taking files, for good, for:",
+        )
 
     @admin.action(description="Export evidence", permissions=["export"])
     def export_evidence(self, request, queryset):
@@ -697,6 +693,10 @@ class SubmissionAdmin(admin.ModelAdmin):
                     self.message_user(request, str(error), messages.WARNING)
             self.message_user(request, done.format(count), messages.SUCCESS)
             return None
+        return self._ask_for_reason(request, queryset, form, action, title=title, explanation=explanation)
+
+    def _ask_for_reason(self, request, queryset, form, action, *, title, explanation):
+        """The page an action with a reason shows first, and again with the form's errors."""
         context = {
             **self.admin_site.each_context(request),
             "title": title,
@@ -707,7 +707,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             "action": action,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
-        return TemplateResponse(request, "admin/submissions/submission/retention_decision.html", context)
+        return TemplateResponse(request, "admin/submissions/submission/action_with_reason.html", context)
 
     def _change_states(self, request, queryset, to, reason=""):
         moved = skipped = 0
