@@ -61,11 +61,14 @@ def make_appeal(incident=None, status=Appeal.Status.PUBLISHED, **fields):
     return appeal
 
 
-def make_submission(appeal, **fields):
+def make_submission(appeal, upload_token=None, **fields):
+    """A stored submission; with upload_token, its private footage link opens with that token."""
     fields.setdefault("account", "I saw a group of people running.")
     if not fields.get("contact_email") and not fields.get("contact_phone"):
         fields.setdefault("is_anonymous", True)
     submission = Submission(appeal=appeal, **fields)
+    if upload_token:
+        submission.set_upload_token(upload_token)
     submission.save()
     return submission
 

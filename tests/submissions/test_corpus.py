@@ -127,9 +127,7 @@ def corpus(samples):
 
 @pytest.fixture
 def submission():
-    submission = make_submission(make_appeal())
-    submission.set_upload_token(TOKEN)
-    submission.save(update_fields=["upload_token_hash"])
+    submission = make_submission(make_appeal(), upload_token=TOKEN)
     return submission
 
 

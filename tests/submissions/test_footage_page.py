@@ -17,9 +17,7 @@ TOKEN = "a-private-token-for-this-witness"
 
 @pytest.fixture
 def submission(demo):
-    submission = make_submission(demo)
-    submission.set_upload_token(TOKEN)
-    submission.save(update_fields=["upload_token_hash"])
+    submission = make_submission(demo, upload_token=TOKEN)
     return submission
 
 
@@ -42,9 +40,7 @@ def test_the_link_opens_the_page_for_that_submission_only(client, submission):
 
 
 def test_the_link_opened_elsewhere_is_not_a_receipt_and_shows_no_contact_details(client, demo):
-    submission = make_submission(demo, contact_email="sam@example.org")
-    submission.set_upload_token(TOKEN)
-    submission.save(update_fields=["upload_token_hash"])
+    make_submission(demo, contact_email="sam@example.org", upload_token=TOKEN)
     page = client.get(f"/footage/{TOKEN}/").text
     assert "Add footage or photos</h1>" in page
     assert "Information sent" not in page

@@ -47,9 +47,7 @@ def written(logger_name):
 
 @pytest.fixture
 def submission(demo):
-    submission = make_submission(demo)
-    submission.set_upload_token(TOKEN)
-    submission.save(update_fields=["upload_token_hash"])
+    submission = make_submission(demo, upload_token=TOKEN)
     return submission
 
 

@@ -191,9 +191,7 @@ EMAILS_SENT = {"officers_notified_at__isnull": False, "receipt_sent_at__isnull":
 
 
 def submission_with_token(appeal, **fields):
-    submission = make_submission(appeal, **fields)
-    submission.set_upload_token(TOKEN)
-    submission.save(update_fields=["upload_token_hash"])
+    submission = make_submission(appeal, **fields, upload_token=TOKEN)
     return submission
 
 

@@ -77,9 +77,7 @@ def tus_upload(client, data, filename):
 def test_footage_goes_to_the_bucket_is_processed_played_and_exported(
     client, demo, bucket, object_storage, samples, settings, django_capture_on_commit_callbacks
 ):
-    submission = make_submission(demo)
-    submission.set_upload_token(TOKEN)
-    submission.save(update_fields=["upload_token_hash"])
+    submission = make_submission(demo, upload_token=TOKEN)
     clip = samples.h264_mp4()
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -23,9 +23,7 @@ AUTH = {"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def submission(demo):
-    submission = make_submission(demo)
-    submission.set_upload_token(TOKEN)
-    submission.save(update_fields=["upload_token_hash"])
+    submission = make_submission(demo, upload_token=TOKEN)
     return submission
 
 
