@@ -67,11 +67,23 @@ def write_cache(key, entry):
         logger.warning("The page cache cannot be reached: not keeping the rendered page", exc_info=True)
 
 
+def allow_shared_caching(response):
+    """Let nginx or a CDN keep the answer for a second or so, and make browsers ask again every time.
+
+    On a viral day that second still turns thousands of requests for a page into one; for longer, a shared
+    cache could go on showing an image an officer has withdrawn, and nginx (without the paid purge) cannot
+    be told to drop it. A stale copy may be served while it is being refreshed only just after it expired,
+    never one left from an hour ago (deploy/nginx keeps old copies only for when the site cannot answer).
+    """
+    seconds = settings.PUBLIC_PAGE_SHARED_MAX_AGE
+    patch_cache_control(response, public=True, max_age=0, s_maxage=seconds, stale_while_revalidate=seconds)
+
+
 def answer_conditionally(request, response, etag, last_modified):
-    patch_cache_control(response, public=True, max_age=settings.PUBLIC_PAGE_MAX_AGE)
+    allow_shared_caching(response)
     conditional = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
     if conditional is not response:
-        patch_cache_control(conditional, public=True, max_age=settings.PUBLIC_PAGE_MAX_AGE)
+        allow_shared_caching(conditional)
     return conditional
 
 

@@ -19,7 +19,7 @@ from django.utils.timesince import timeuntil
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from appeals.caching import public_page
+from appeals.caching import allow_shared_caching, public_page
 from appeals.forms import AppealFilterForm
 from appeals.models import Appeal, AppealImage
 
@@ -153,16 +153,14 @@ def appeal_print(request, slug):
 def appeal_image(request, slug, pk):
     """A released image's public derivative. Images of drafts are shown to the officers who may preview them.
 
-    Shared caches may keep it only as long as a public page, so that a withdrawn image is gone from them as
-    soon as the pages that showed it are; a reader's browser asks again after that and usually gets a 304.
+    Cached like a public page (appeals.caching.allow_shared_caching), so that a withdrawn image is gone from
+    shared caches as soon as the pages that showed it are; a reader's browser asks again and gets a 304.
     """
     images = AppealImage.objects.select_related("appeal").filter(pk=pk, appeal__slug=slug)
     image = images.filter(appeal__in=Appeal.objects.published()).first()
-    cache_control = f"public, max-age={settings.PUBLIC_PAGE_MAX_AGE}"
+    public = image is not None
     if image is None and request.COOKIES.get(settings.SESSION_COOKIE_NAME) and request.user.is_staff:
         image = images.filter(appeal__in=Appeal.objects.visible_to(request.user)).first()
-        # Not yet public: no shared cache may keep it.
-        cache_control = "private, no-store"
     if image is None:
         raise Http404("No such image.")
     if image.withdrawn_at:
@@ -176,7 +174,11 @@ def appeal_image(request, slug, pk):
             raise Http404("The image file is missing.") from None
     # An image's file never changes (a replacement is a new image with a new address); it can only be withdrawn.
     response["Last-Modified"] = http_date(last_modified)
-    response["Cache-Control"] = cache_control
+    if public:
+        allow_shared_caching(response)
+    else:
+        # Not yet public: no shared cache may keep it.
+        response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -138,9 +138,11 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": env.cache_url("CACHE_URL", default=REDIS_URL.replace("redis://", "rediscache://") or "locmemcache://")
 }
-# Public pages: how long browsers and proxies may reuse them, and how long the server keeps a rendered
-# copy (0 turns the server-side copy off). Any change to an appeal makes the server's copies stale at once.
-PUBLIC_PAGE_MAX_AGE = env.int("PUBLIC_PAGE_MAX_AGE", default=60)
+# Public pages and released images: how long a shared cache in front (nginx, a CDN) may answer with its
+# copy without asking, and how long the server keeps a rendered copy (0 turns it off). Browsers always ask
+# again (a 304 when nothing changed). A change to an appeal makes the server's copies stale at once, and
+# reaches the shared caches within twice PUBLIC_PAGE_SHARED_MAX_AGE: a withdrawn image must not linger.
+PUBLIC_PAGE_SHARED_MAX_AGE = env.int("PUBLIC_PAGE_SHARED_MAX_AGE", default=1)
 # A local-memory cache is per process, so another process's change reaches it only when its copy expires.
 PUBLIC_PAGE_CACHE_SECONDS = env.int(
     "PUBLIC_PAGE_CACHE_SECONDS", default=10 if "LocMemCache" in CACHES["default"]["BACKEND"] else 600

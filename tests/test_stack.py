@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from urllib.parse import urljoin
 
+import environ
 import pytest
 import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -21,8 +22,9 @@ from django.db import connection
 
 from submissions.models import Derivative, MediaFile, Submission
 from submissions.references import hash_upload_token
+from tests.appeals.images import make_image
 from tests.conftest import require
-from tests.factories import wait_for
+from tests.factories import make_appeal, wait_for
 from tests.officers import authenticator, current_code, make_triage_officer, team_with_submission, tiny_mp4
 from tests.services import free_ports, start_redis, stop
 
@@ -370,3 +372,27 @@ def test_evidence_on_local_disk_is_sent_by_nginx_after_the_application_has_check
     stranger = site.session().get(site.url(f"/admin/evidence/derivative/{world.proxy.pk}/"), allow_redirects=False)
     assert stranger.status_code == 302
     assert stranger.headers["Location"].startswith("/admin/login/")
+
+
+def test_a_withdrawn_image_leaves_nginx_cache_at_once(own_redis, stack, settings):
+    cache_url = f"{own_redis.replace('redis://', 'rediscache://')}/1"
+    # This process withdraws the image: it must move on the generation the web process reads.
+    settings.CACHES = {"default": environ.Env.cache_url_config(cache_url)}
+    appeal = make_appeal()
+    image = make_image(appeal, alt_text="Still of the man in the grey hoodie")
+    site = stack("web", CACHE_URL=cache_url, MEDIA_ROOT=settings.MEDIA_ROOT)
+    reader = site.session()
+    page_url, image_url = site.url(appeal.get_absolute_url()), site.url(image.get_absolute_url())
+    for url in (page_url, image_url):
+        assert reader.get(url).status_code == 200
+        assert reader.get(url).headers["X-Cache-Status"] == "HIT", "nginx keeps public pages and images"
+    assert image.get_absolute_url() in reader.get(page_url).text
+
+    image.withdraw(by=appeal.incident.officer_in_charge)
+
+    # nginx cannot be told to drop its copy: it must keep one only for a second or two.
+    wait_for(lambda: image.get_absolute_url() not in reader.get(page_url).text, timeout=10)
+    wait_for(lambda: reader.get(image_url).status_code == 410, timeout=10)
+    page = reader.get(page_url)
+    assert "Still of the man in the grey hoodie" not in page.text
+    assert "/static/images/share" in page.text

@@ -69,9 +69,12 @@ def test_an_officer_previewing_the_page_no_longer_sees_a_withdrawn_image(client,
 
 
 def test_released_images_are_cached_no_longer_than_a_public_page(client, settings):
-    settings.PUBLIC_PAGE_MAX_AGE = 45
-    image = make_image(make_appeal())
-    assert client.get(image.get_absolute_url())["Cache-Control"] == "public, max-age=45"
+    settings.PUBLIC_PAGE_SHARED_MAX_AGE = 3
+    appeal = make_appeal()
+    image = make_image(appeal)
+    expected = {"public", "max-age=0", "s-maxage=3", "stale-while-revalidate=3"}
+    assert set(client.get(image.get_absolute_url())["Cache-Control"].split(", ")) == expected
+    assert set(client.get(appeal.get_absolute_url())["Cache-Control"].split(", ")) == expected
 
 
 def test_withdrawing_twice_changes_nothing(django_capture_on_commit_callbacks):
