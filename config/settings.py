@@ -135,8 +135,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# An empty CACHE_URL is the same as none.
 CACHES = {
-    "default": env.cache_url("CACHE_URL", default=REDIS_URL.replace("redis://", "rediscache://") or "locmemcache://")
+    "default": env.cache_url_config(
+        env.str("CACHE_URL", default="") or REDIS_URL.replace("redis://", "rediscache://") or "locmemcache://"
+    )
 }
 # Public pages and released images: how long a shared cache in front (nginx, a CDN) may answer with its
 # copy without asking, and how long the server keeps a rendered copy (0 turns it off). Browsers always ask

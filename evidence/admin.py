@@ -255,12 +255,17 @@ class NoteInline(admin.StackedInline):
     """Notes are added, never edited or deleted: existing ones are shown read-only."""
 
     model = SubmissionNote
+    template = "admin/submissions/submission/note_inline.html"
     verbose_name = "note"
     verbose_name_plural = "Notes"
     extra = 1
     can_delete = False
-    fields = ["text", "author", "created_at"]
-    readonly_fields = ["author", "created_at"]
+    fields = ["text", "author", "written"]
+    readonly_fields = ["author", "written"]
+
+    @admin.display(description="Written")
+    def written(self, obj):
+        return govuk_datetime(obj.created_at, with_weekday=False)
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -330,7 +335,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         "file_count",
         "processing_summary",
         "contact",
-        "review_on",
+        "review_due",
     ]
     list_filter = [
         "state",
@@ -368,8 +373,8 @@ class SubmissionAdmin(admin.ModelAdmin):
         "appeal",
         "received",
         "account_text",
-        "seen_on",
-        "seen_at_time",
+        "date_seen",
+        "time_seen",
         "seen_where",
         "relationship",
     ]
@@ -386,21 +391,21 @@ class SubmissionAdmin(admin.ModelAdmin):
                     "assignee",
                     "decision_reason",
                     "duplicate_of",
-                    "decided_at",
+                    "decided",
                     "decided_by",
                 ]
             },
         ),
-        ("Retention", {"fields": ["review_on", "held_at", "disposed_at"]}),
+        ("Retention", {"fields": ["review_due", "on_hold_since", "disposed"]}),
     ]
     readonly_fields = [
         *account_fields,
         *witness_fields,
-        "decided_at",
+        "decided",
         "decided_by",
-        "review_on",
-        "held_at",
-        "disposed_at",
+        "review_due",
+        "on_hold_since",
+        "disposed",
     ]
 
     def get_queryset(self, request):
@@ -451,6 +456,31 @@ class SubmissionAdmin(admin.ModelAdmin):
     @admin.display(description="Received", ordering="created_at")
     def received(self, obj):
         return govuk_datetime(obj.created_at, with_weekday=False)
+
+    # Dates and times the GOV.UK way ("18 March 2021", "7:10pm"), not Django's "18 Mar 2021", "7:10 p.m.".
+    @admin.display(description="Date seen")
+    def date_seen(self, obj):
+        return govuk_date(obj.seen_on, with_weekday=False) or "Not given"
+
+    @admin.display(description="Time seen")
+    def time_seen(self, obj):
+        return govuk_time(obj.seen_at_time) or "Not given"
+
+    @admin.display(description="Decided")
+    def decided(self, obj):
+        return govuk_datetime(obj.decided_at, with_weekday=False) or "Not yet"
+
+    @admin.display(description="Review due", ordering="review_on")
+    def review_due(self, obj):
+        return govuk_date(obj.review_on, with_weekday=False) or None
+
+    @admin.display(description="On legal hold since")
+    def on_hold_since(self, obj):
+        return govuk_datetime(obj.held_at, with_weekday=False) or "Not on hold"
+
+    @admin.display(description="Disposed of")
+    def disposed(self, obj):
+        return govuk_datetime(obj.disposed_at, with_weekday=False) or "No"
 
     @admin.display(description="Files", ordering="file_total")
     def file_count(self, obj):

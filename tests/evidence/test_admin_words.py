@@ -1,11 +1,14 @@
 """The officers' site speaks their words: no "Django administration", no "Select submission to change"."""
 
 import re
+from datetime import date, time
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from evidence.triage import add_note, change_state
+from submissions.models import Submission
 from tests.officers import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -73,3 +76,22 @@ def test_each_part_of_a_date_and_time_field_has_its_label(client, north):
     page = client.get(reverse("admin:appeals_appeal_change", args=[north.appeal.pk])).content.decode()
     for part in ["window_starts_at_0", "window_starts_at_1", "window_ends_at_0", "window_ends_at_1"]:
         assert f'<label for="id_{part}">' in page
+
+
+def test_dates_times_and_notes_read_the_govuk_way(client, north):
+    submission = north.submission
+    submission.seen_on, submission.seen_at_time = date(2021, 3, 18), time(19, 10)
+    submission.save()
+    add_note(submission=submission, by=north.officer, text="Checked the dashcam timestamp.")
+    change_state(submission=submission, to=Submission.State.NO_FURTHER_ACTION, by=north.officer, reason="Too far away")
+    sign_in(client, north.officer)
+    page = client.get(submission.get_admin_url()).content.decode()
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "Date seen: 18 March 2021" in text
+    assert "Time seen: 7:10pm" in text
+    assert re.search(r"Decided: \d{1,2} \w+ \d{4} at \d{1,2}:\d\d[ap]m", text)
+    assert "Review due: " in text
+    assert "Note 1 Text: Checked the dashcam timestamp." in text
+    assert "Add a note" in text
+    for django_words in ("Mar. ", "p.m.", "Decided at", "Note: #", "Note by"):
+        assert django_words not in text
