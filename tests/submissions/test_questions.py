@@ -202,10 +202,11 @@ def test_every_page_of_a_closed_appeal_says_it_has_closed(client, demo, step):
 
 def test_answers_started_before_the_appeal_closed_are_said_not_to_be_sent(client, demo):
     client.post(url(demo), ANSWERS[""])
-    Appeal.objects.filter(pk=demo.pk).update(status=Appeal.Status.CLOSED, closed_at=timezone.now())
+    demo.close()
     assert "The answers you started have not been sent" in client.get(url(demo, "when")).text
 
 
 def test_a_draft_appeal_has_no_journey(client, demo):
-    Appeal.objects.filter(pk=demo.pk).update(status=Appeal.Status.DRAFT)
+    demo.status = Appeal.Status.DRAFT
+    demo.save(update_fields=["status"])
     assert client.get(url(demo)).status_code == 404
