@@ -176,7 +176,8 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Witness appeals")
 
 # Sessions end after a time without a request (config.middleware.IdleSessionMiddleware): an officer's after
 # SESSION_IDLE_MINUTES, a witness's unsent answers after WITNESS_ANSWERS_IDLE_HOURS (config.sessions).
-SESSION_ENGINE = "config.sessions"
+# In the database; with a shared cache also read from it (config.sessions.cached), never with local memory.
+SESSION_ENGINE = "config.sessions" if "LocMemCache" in CACHES["default"]["BACKEND"] else "config.sessions.cached"
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
 SESSION_COOKIE_AGE = env.int("WITNESS_ANSWERS_IDLE_HOURS", default=24) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

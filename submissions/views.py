@@ -187,8 +187,9 @@ def check_answers(request, appeal):
         request.session[SESSION_KEY] = submission.reference
         # The next page's address is the private link, so a reload or a bookmark keeps it.
         return redirect("submissions:footage", token=token)
-    answers["checking"] = True
-    request.session[journey_key(appeal)] = answers
+    if not answers.get("checking"):
+        answers["checking"] = True
+        request.session[journey_key(appeal)] = answers
     return render(
         request,
         "submissions/check_answers.html",

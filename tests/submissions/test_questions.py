@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from appeals.models import Appeal
 from submissions.models import Submission
+from tests.sessions import expire_sessions
 from tests.submissions.test_give_information import ACCOUNT, ANSWERS, answer_all, url
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,7 @@ def test_a_huge_rejected_answer_is_not_kept_whole(client, demo):
 
 def test_sending_after_the_answers_expired_says_so_instead_of_an_empty_form(client, demo):
     answer_all(client, demo)
-    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    expire_sessions()
 
     response = client.post(url(demo, "check"))
     assert response["Location"] == url(demo, "not-saved")
