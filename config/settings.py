@@ -131,6 +131,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 # Opening a connection per request costs more than the page itself (9x on PostgreSQL, a third on SQLite).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A reused connection is checked (SELECT 1) before a request's first query, so that the first request after a
+# database restart or failover works instead of failing; a page that makes no query (most of the journey's,
+# with Redis) pays nothing for it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
