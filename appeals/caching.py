@@ -79,6 +79,25 @@ def allow_shared_caching(response):
     patch_cache_control(response, public=True, max_age=0, s_maxage=seconds, stale_while_revalidate=seconds)
 
 
+def public_object(key, load):
+    """What `load()` returns, kept in the cache like a rendered page: until public content next changes.
+
+    For rows that every page of a witness's journey shows (an appeal and its incident), which would
+    otherwise be queried again on every page. What `load()` raises (Http404) is never kept. With
+    PUBLIC_PAGE_CACHE_SECONDS at 0, or the cache out of reach, every call loads.
+    """
+    if settings.PUBLIC_PAGE_CACHE_SECONDS <= 0:
+        return load()
+    # Read before loading: a change committed meanwhile moves the generation on, so this copy is stale.
+    generation, entry = read_cache(key)
+    if entry is not None and entry[0] == generation:
+        return entry[1]
+    value = load()
+    if generation is not None:
+        write_cache(key, (generation, value))
+    return value
+
+
 def answer_conditionally(request, response, etag, last_modified):
     allow_shared_caching(response)
     conditional = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)

@@ -11,18 +11,20 @@ class IdleSessionMiddleware:
 
     Django's SESSION_SAVE_EVERY_REQUEST would write it on every request, including each Range request a
     video player makes while an officer seeks; marking it modified once a minute moves the expiry just as well.
+    A session the view has changed is written anyway, and is stamped for free (a witness's first answer).
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        response = self.get_response(request)
         session = request.session
-        if session.session_key:
-            now = int(time.time())
-            if now - session.get("_last_seen", 0) >= REFRESH_SECONDS:
-                session["_last_seen"] = now
-        return self.get_response(request)
+        now = int(time.time())
+        written_anyway = session.modified and not session.is_empty()
+        if written_anyway or (session.session_key and now - session.get("_last_seen", 0) >= REFRESH_SECONDS):
+            session["_last_seen"] = now
+        return response
 
 
 class ClientAddressFromProxyMiddleware:

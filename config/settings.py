@@ -131,6 +131,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 # Opening a connection per request costs more than the page itself (9x on PostgreSQL, a third on SQLite).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A reused connection is checked (SELECT 1) before a request's first query, so that the first request after a
+# database restart or failover works instead of failing; a page that makes no query (most of the journey's,
+# with Redis) pays nothing for it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -181,7 +184,8 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Witness appeals")
 
 # Sessions end after a time without a request (config.middleware.IdleSessionMiddleware): an officer's after
 # SESSION_IDLE_MINUTES, a witness's unsent answers after WITNESS_ANSWERS_IDLE_HOURS (config.sessions).
-SESSION_ENGINE = "config.sessions"
+# In the database; with a shared cache also read from it (config.sessions.cached), never with local memory.
+SESSION_ENGINE = "config.sessions" if "LocMemCache" in CACHES["default"]["BACKEND"] else "config.sessions.cached"
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
 SESSION_COOKIE_AGE = env.int("WITNESS_ANSWERS_IDLE_HOURS", default=24) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -1,8 +1,12 @@
 """The "give information" journey: one question per page, GOV.UK patterns, each page a small form."""
 
+from functools import cached_property
+
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import HTML, Field, Fixed, Layout, Size, Submit
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import construct_instance
 
 from submissions.fields import DateField, PhoneNumberField, TimeField
 from submissions.models import Submission
@@ -17,15 +21,30 @@ class StepForm(forms.ModelForm):
 
     title = ""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
+    @cached_property
+    def helper(self):
+        # Built only for the page that shows the form: check your answers and send only validate.
+        helper = FormHelper()
         # The server checks every answer and says what is wrong in GOV.UK words; browsers' own checks would not.
-        self.helper.attrs = {"novalidate": True}
-        self.helper.layout = Layout(*self.layout_fields(), Submit("continue", "Continue"))
+        helper.attrs = {"novalidate": True}
+        helper.layout = Layout(*self.layout_fields(), Submit("continue", "Continue"))
+        return helper
 
     def layout_fields(self):
         raise NotImplementedError
+
+    def _post_clean(self):
+        """Each field's own checks, as ModelForm makes them, without the model's constraints.
+
+        The constraints are about the whole submission, which no single page holds: create_submission's
+        insert is where they hold. Checked here, each would build a query only to find its fields missing.
+        """
+        exclude = self._get_validation_exclusions()
+        try:
+            self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+            self.instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            self._update_errors(error)
 
     def data_to_keep(self):
         """The posted values of this page's own inputs, and nothing else the browser sent."""
@@ -219,8 +238,3 @@ class ContactDetailsForm(StepForm):
         if not (self.data.get("contact_email", "").strip() or self.data.get("contact_phone", "").strip()):
             self.add_error("contact_email", "Enter an email address or a phone number, or go back and choose anonymous")
         return cleaned
-
-    def _post_clean(self):
-        # The anonymous-or-contactable constraint is checked on the whole submission at the end.
-        self.instance.is_anonymous = False
-        super()._post_clean()

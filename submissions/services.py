@@ -27,7 +27,9 @@ def create_submission(*, appeal: Appeal, submission: Submission) -> tuple[Submis
     if submission.contact_email:
         # The receipt carries the private link; only the token's hash is kept otherwise (see notify_witness_receipt).
         submission.receipt_token = seal_upload_token(token)
-    submission.full_clean(exclude=["reference"])
+    # Every field checked as it will be stored, without a query for what the database enforces on this very
+    # insert (the appeal's foreign key, the unique token, the check constraints): a violation stores nothing.
+    submission.full_clean(exclude=["reference", "appeal"], validate_unique=False, validate_constraints=False)
     with transaction.atomic():
         submission.save()
         enqueue_on_commit(notify_new_submission, submission.pk)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from appeals.caching import public_object
 from appeals.models import Appeal
 from appeals.templatetags.govuk import govuk_date, govuk_time
 from submissions.files import SNIFF_BYTES, FileRefused, accept_attribute, check_content_type, sanitise_filename
@@ -68,12 +69,20 @@ def check_url(appeal):
     return reverse("submissions:check", args=[appeal.slug])
 
 
+def published_appeal(slug):
+    """The published appeal with its incident, from the cache until an officer changes anything public."""
+    return public_object(
+        f"published-appeal:{slug}",
+        lambda: get_object_or_404(Appeal.objects.published().select_related("incident"), slug=slug),
+    )
+
+
 def for_open_appeal(view):
     """Give the view its appeal. Every page of a closed appeal's journey says that it has closed."""
 
     @functools.wraps(view)
     def wrapper(request, slug, **kwargs):
-        appeal = get_object_or_404(Appeal.objects.published().select_related("incident"), slug=slug)
+        appeal = published_appeal(slug)
         if not appeal.is_open():
             context = {"appeal": appeal, "had_answers": has_answers(saved_answers(request, appeal))}
             # 410: the page existed and has gone for good.
@@ -178,8 +187,9 @@ def check_answers(request, appeal):
         request.session[SESSION_KEY] = submission.reference
         # The next page's address is the private link, so a reload or a bookmark keeps it.
         return redirect("submissions:footage", token=token)
-    answers["checking"] = True
-    request.session[journey_key(appeal)] = answers
+    if not answers.get("checking"):
+        answers["checking"] = True
+        request.session[journey_key(appeal)] = answers
     return render(
         request,
         "submissions/check_answers.html",
@@ -220,7 +230,7 @@ def not_saved(request, appeal):
 @never_cache
 def confirmation(request, slug):
     """Back from the private link's page: the information is sent, and the link is not ours to show again."""
-    appeal = get_object_or_404(Appeal.objects.published().select_related("incident"), slug=slug)
+    appeal = published_appeal(slug)
     submission = get_object_or_404(Submission, appeal=appeal, reference=request.session.get(SESSION_KEY, ""))
     return render(request, "submissions/confirmation.html", {"appeal": appeal, "submission": submission})
 

@@ -3,11 +3,11 @@
 import re
 
 import pytest
-from django.contrib.sessions.models import Session
 from playwright.sync_api import expect
 
 from submissions.models import Submission
 from tests.browser.conftest import assert_accessible, open_page
+from tests.sessions import expire_sessions
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 IN_ERROR = re.compile(r"\bgovuk-input--error\b")
@@ -180,7 +180,7 @@ def test_sending_after_the_answers_expired_says_they_were_not_saved(narrow_page,
     continue_(page)
     expect(page.get_by_role("heading", name="Check your answers before sending them")).to_be_visible()
 
-    Session.objects.all().delete()
+    expire_sessions()
     page.get_by_role("button", name="Send information").click()
     expect(page.get_by_role("heading", name="Your answers have not been saved")).to_be_visible()
     expect(page.get_by_text("Nothing has been sent to the police.")).to_be_visible()

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from appeals.models import Appeal
 from submissions.models import Submission
+from tests.sessions import expire_sessions
 from tests.submissions.test_give_information import ACCOUNT, ANSWERS, answer_all, url
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,7 @@ def test_a_huge_rejected_answer_is_not_kept_whole(client, demo):
 
 def test_sending_after_the_answers_expired_says_so_instead_of_an_empty_form(client, demo):
     answer_all(client, demo)
-    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    expire_sessions()
 
     response = client.post(url(demo, "check"))
     assert response["Location"] == url(demo, "not-saved")
@@ -202,10 +203,11 @@ def test_every_page_of_a_closed_appeal_says_it_has_closed(client, demo, step):
 
 def test_answers_started_before_the_appeal_closed_are_said_not_to_be_sent(client, demo):
     client.post(url(demo), ANSWERS[""])
-    Appeal.objects.filter(pk=demo.pk).update(status=Appeal.Status.CLOSED, closed_at=timezone.now())
+    demo.close()
     assert "The answers you started have not been sent" in client.get(url(demo, "when")).text
 
 
 def test_a_draft_appeal_has_no_journey(client, demo):
-    Appeal.objects.filter(pk=demo.pk).update(status=Appeal.Status.DRAFT)
+    demo.status = Appeal.Status.DRAFT
+    demo.save(update_fields=["status"])
     assert client.get(url(demo)).status_code == 404
