@@ -1,7 +1,8 @@
 """The "give information" journey: one question per page, GOV.UK patterns, each page a small form."""
 
-from functools import cached_property
+from functools import cache, cached_property
 
+from crispy_forms.utils import render_crispy_form
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import HTML, Field, Fixed, Layout, Size, Submit
 from django import forms
@@ -32,6 +33,18 @@ class StepForm(forms.ModelForm):
 
     def layout_fields(self):
         raise NotImplementedError
+
+    @classmethod
+    @cache
+    def blank_inputs(cls):
+        """The page's inputs before anything is typed: the same for every witness, so rendered once per process.
+
+        Without the form tag and its CSRF token, which the page adds around them.
+        """
+        form = cls()
+        form.helper.form_tag = False
+        form.helper.disable_csrf = True
+        return render_crispy_form(form)
 
     def _post_clean(self):
         """Each field's own checks, as ModelForm makes them, without the model's constraints.

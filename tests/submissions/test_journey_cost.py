@@ -1,5 +1,7 @@
 """What each page of the journey costs the database, and what the caches may and may not do to a witness's answers."""
 
+import re
+
 import pytest
 from django.contrib.auth import SESSION_KEY as SIGNED_IN
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX
@@ -7,6 +9,7 @@ from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.test import Client
 
 from submissions.models import Submission
 from submissions.services import create_submission
@@ -60,6 +63,17 @@ def test_each_page_of_the_journey_makes_at_most_its_queries(
     with django_assert_max_num_queries(session_reads + 3):
         assert client.get(sent["Location"]).status_code == 200
     assert Submission.objects.get().contact_email == "sam@example.org"
+
+
+def test_a_blank_question_is_rendered_once_for_everyone_and_posts_with_each_witness_own_token(demo):
+    witnesses = [Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)]
+    pages = [witness.get(url(demo, "")).text for witness in witnesses]
+    tokens = [re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1) for page in pages]
+    assert tokens[0] != tokens[1]
+    assert pages[0].replace(tokens[0], "") == pages[1].replace(tokens[1], "")
+    assert '<form novalidate method="post"><input type="hidden" name="csrfmiddlewaretoken"' in pages[0]
+    for witness, token in zip(witnesses, tokens, strict=True):
+        assert witness.post(url(demo), {**ANSWERS[""], "csrfmiddlewaretoken": token}).status_code == 302
 
 
 def test_an_officers_change_to_the_appeal_reaches_the_journey_at_once(client, demo):
