@@ -10,7 +10,6 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.files import File
 from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +19,7 @@ from incidents.models import IncidentScopedQuerySet
 from submissions.append_only import AppendOnly, AppendOnlyModel, AppendOnlyQuerySet
 from submissions.files import SNIFF_BYTES, check_content_type
 from submissions.references import REFERENCE_PATTERN, hash_upload_token, new_receipt_reference
-from submissions.storage import has_room_for, sha256_of_path
+from submissions.storage import FinishedFile, has_room_for, sha256_of_path
 
 log = logging.getLogger(__name__)
 
@@ -635,7 +634,8 @@ class MediaFile(models.Model):
             arguments=arguments,
         )
         with path.open("rb") as made:
-            derivative.file.save(path.name, File(made), save=False)
+            # Moved into local storage rather than copied: a proxy is as large as the original.
+            derivative.file.save(path.name, FinishedFile(made), save=False)
         try:
             with transaction.atomic():
                 derivative.save()
