@@ -62,7 +62,8 @@ bench: $(VENV)/.dev-installed
 vendor:
 	scripts/vendor-frontend.sh
 
-# A Celery worker for both queues with the periodic tasks (beat), when CELERY_BROKER_URL is set.
+# The Celery workers as deploy/Procfile runs them (one per queue: media, proxy, notify) and beat, when
+# CELERY_BROKER_URL is set: web proxies have a worker of their own, so transcodes never hold up a first look.
 worker: $(VENV)/.run-installed
 	@mkdir -p var
-	$(BIN)/celery -A config worker --beat --schedule var/celerybeat-schedule --queues media,notify --loglevel INFO
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f deploy/Procfile start media proxy notify beat

@@ -286,6 +286,8 @@ CELERY_TASK_DEFAULT_QUEUE = "notify"
 CELERY_IMPORTS = ["submissions.notifications", "submissions.pipeline"]
 CELERY_TASK_ROUTES = {
     "submissions.tasks.process_*": {"queue": "media"},
+    # Transcodes wait on a queue of their own, for workers of their own: they never hold up a first look.
+    "submissions.tasks.make_web_proxy": {"queue": "proxy"},
     "submissions.tasks.notify_*": {"queue": "notify"},
     "evidence.tasks.*": {"queue": "media"},
 }

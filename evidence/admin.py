@@ -558,6 +558,9 @@ class SubmissionAdmin(admin.ModelAdmin):
             "contact_sheet": derivatives.get(Derivative.Kind.CONTACT_SHEET),
             "proxy": proxy,
             "playable": proxy is not None and media_file.state == MediaFile.State.READY,
+            # Ready to look at, the web copy still to come (or not to come) from its own queue.
+            "proxy_pending": proxy is None and media_file.proxy_state in MediaFile.PROXY_PENDING_STATES,
+            "proxy_failed": proxy is None and media_file.proxy_state == MediaFile.ProxyState.FAILED,
         }
 
     def save_model(self, request, obj, form, change):

@@ -85,10 +85,15 @@ def _remove_files(submission: Submission) -> list[dict]:
     submission.media_files.filter(state=MediaFile.State.RECEIVED).update(
         state=MediaFile.State.FAILED, state_reason=DISPOSED, updated_at=now
     )
+    submission.media_files.filter(proxy_state=MediaFile.ProxyState.WAITING).update(
+        proxy_state=MediaFile.ProxyState.FAILED, proxy_reason=DISPOSED, proxy_updated_at=now
+    )
     if submission.exports.filter(state=EvidenceExport.State.BUILDING).exists():
         raise DisposalBusy(f"An export of {submission} is being built")
     if submission.media_files.filter(state=MediaFile.State.PROCESSING).exists():
         raise DisposalBusy(f"A file of {submission} is being processed")
+    if submission.media_files.filter(proxy_state=MediaFile.ProxyState.MAKING).exists():
+        raise DisposalBusy(f"A web proxy of {submission} is being made")
     for upload in submission.uploads.all():
         try:
             partial = upload.hold_partial()

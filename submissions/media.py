@@ -388,8 +388,15 @@ def probe(path: Path) -> dict:
 
 def _counted_duration(path: Path, video: dict) -> float | None:
     """The length of a stream that does not say (raw H.264/H.265 from a DVR has no timestamps at all):
-    its frames counted, which reads the whole file but decodes nothing, over its frame rate."""
+    its frames counted over its frame rate."""
     rate = _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))
+    packets = count_packets(path, f"{video['index']}")
+    return round(packets / rate, 3) if rate and packets else None
+
+
+def count_packets(path: Path, stream: str) -> int | None:
+    """How many packets (for video, frames) one stream has (`stream`: an index, or "v:0"), counted by
+    reading the whole file, which decodes nothing."""
     output = run_tool(
         [
             "ffprobe",
@@ -397,7 +404,7 @@ def _counted_duration(path: Path, video: dict) -> float | None:
             "error",
             *INPUT_OPTIONS,
             "-select_streams",
-            f"{video['index']}",
+            stream,
             "-count_packets",
             "-show_entries",
             "stream=nb_read_packets",
@@ -408,10 +415,9 @@ def _counted_duration(path: Path, video: dict) -> float | None:
         timeout=settings.MEDIA_PROBE_TIMEOUT,
     )
     try:
-        packets = int(json.loads(output)["streams"][0]["nb_read_packets"])
+        return int(json.loads(output)["streams"][0]["nb_read_packets"])
     except (ValueError, KeyError, IndexError, TypeError):
         return None
-    return round(packets / rate, 3) if rate and packets else None
 
 
 def describe_video(probed: dict) -> dict:
@@ -459,6 +465,8 @@ def describe_video(probed: dict) -> dict:
         "display_width": height if rotation in (90, 270) else width,
         "display_height": width if rotation in (90, 270) else height,
         "frame_rate": _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
+        # As the container's index says (MP4 and MOV do), so that a stream copy can be checked against it.
+        "video_frames": _int(video.get("nb_frames")),
         "pixel_format": video.get("pix_fmt"),
         "audio_codec": audio.get("codec_name") if audio else None,
         "audio_channels": audio.get("channels") if audio else None,
@@ -598,23 +606,6 @@ def proxy_size(description: dict) -> tuple[int, int]:
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
-def proxy(original: Path, output: Path, description: dict, heartbeat=None) -> Product:
-    """An H.264/AAC MP4 with the index at the front, playable in any browser.
-
-    H.264 that browsers already play is copied as it is, which takes seconds; anything else, or a copy
-    that fails its check, is transcoded to at most 720p.
-    """
-    if plays_in_browsers(description):
-        try:
-            product = _copy_proxy(original, output, description, heartbeat)
-            check_proxy(output, description)
-        except Unprocessable as error:
-            log.warning("A stream copy of %s failed (%s); transcoding it instead", original.name, error)
-        else:
-            return product
-    return _transcode_proxy(original, output, description, heartbeat)
-
-
 def plays_in_browsers(description: dict) -> bool:
     """H.264 that every browser decodes (8-bit 4:2:0, baseline to high profile), in a container ffmpeg can
     copy from with timestamps (raw streams and DVR formats have none worth keeping)."""
@@ -627,8 +618,12 @@ def plays_in_browsers(description: dict) -> bool:
     )
 
 
-def _copy_proxy(original: Path, output: Path, description: dict, heartbeat) -> Product:
-    """The picture copied as it is; the sound copied when it is AAC, made AAC when it is not."""
+def copy_proxy(original: Path, output: Path, description: dict) -> Product:
+    """A web proxy made by copying the picture as it is, for H.264 that browsers play (plays_in_browsers):
+    the sound copied when it is AAC, made AAC when it is not. It takes about as long as reading the file.
+
+    Unprocessable when ffmpeg cannot copy it or the copy fails its check: the caller transcodes instead.
+    """
     audio = description.get("audio_codec")
     if audio is None:
         sound = ["-an"]
@@ -652,28 +647,42 @@ def _copy_proxy(original: Path, output: Path, description: dict, heartbeat) -> P
         "{output}",
     ]
     # fmt: on
-    return _ffmpeg(original, output, arguments, timeout=settings.MEDIA_FRAME_TIMEOUT, heartbeat=heartbeat)
+    product = _ffmpeg(original, output, arguments, timeout=settings.MEDIA_FRAME_TIMEOUT)
+    check_copy(output, original, description)
+    return product
 
 
-def check_proxy(path: Path, description: dict):
-    """Unprocessable unless the proxy has H.264 video, lasts as long as the original and its keyframes decode."""
+def check_copy(path: Path, original: Path, description: dict):
+    """Unprocessable unless the copy is H.264 holding every video frame of the original, as long as it, with
+    sound if the original has sound, and its first keyframe decodes.
+
+    Nothing more is decoded: the picture is the original's own bitstream, whose start the poster decodes
+    and whose keyframes the contact sheet decodes, from the original, while the copy is made.
+    """
     probed = probe(path)
-    video = next((s for s in probed.get("streams", []) if s.get("codec_type") == "video"), {})
+    streams = probed.get("streams", [])
+    video = next((stream for stream in streams if stream.get("codec_type") == "video"), {})
     if video.get("codec_name") != "h264":
         raise Unprocessable("The proxy has no H.264 video")
     expected, duration = description.get("duration"), _float(probed["format"].get("duration"))
     if expected and not (duration and abs(duration - expected) <= max(0.5, expected * 0.02)):
         raise Unprocessable(f"The proxy lasts {duration} seconds, not {expected}")
-    # Keyframes only: the whole stream read in a fraction of a full decode.
+    if description.get("audio_codec") and not any(stream.get("codec_type") == "audio" for stream in streams):
+        raise Unprocessable("The proxy has no sound")
+    # MP4's index counts the copy's frames; the original's are counted from its own index when it has one.
+    frames, original_frames = _int(video.get("nb_frames")), description.get("video_frames")
+    original_frames = original_frames or count_packets(original, "v:0")
+    if frames != original_frames:
+        raise Unprocessable(f"The proxy has {frames} video frames, not {original_frames}")
     run_tool(
-        ["ffmpeg", "-nostdin", "-v", "error", "-xerror", "-skip_frame", "nokey", *INPUT_OPTIONS,
-         "-i", f"file:{path}", "-map", "0:v:0", "-f", "null", "-"],
+        ["ffmpeg", "-nostdin", "-v", "error", "-xerror", *INPUT_OPTIONS, "-i", f"file:{path}", "-map", "0:v:0",
+         "-frames:v", "1", "-f", "null", "-"],
         timeout=settings.MEDIA_FRAME_TIMEOUT,
     )  # fmt: skip
 
 
-def _transcode_proxy(original: Path, output: Path, description: dict, heartbeat) -> Product:
-    """Re-encoded to H.264/AAC of at most 720p."""
+def transcode_proxy(original: Path, output: Path, description: dict, heartbeat=None) -> Product:
+    """A web proxy re-encoded to H.264/AAC of at most 720p: minutes of both cores for each hour of footage."""
     width, height = proxy_size(description)
     duration = description.get("duration") or 60
     timeout = max(settings.MEDIA_FRAME_TIMEOUT, duration * settings.MEDIA_PROXY_TIME_FACTOR)

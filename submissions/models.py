@@ -10,7 +10,6 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.files import File
 from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +19,7 @@ from incidents.models import IncidentScopedQuerySet
 from submissions.append_only import AppendOnly, AppendOnlyModel, AppendOnlyQuerySet
 from submissions.files import SNIFF_BYTES, check_content_type
 from submissions.references import REFERENCE_PATTERN, hash_upload_token, new_receipt_reference
-from submissions.storage import has_room_for, sha256_of_path
+from submissions.storage import FinishedFile, has_room_for, sha256_of_path
 
 log = logging.getLogger(__name__)
 
@@ -373,6 +372,50 @@ class MediaFileQuerySet(IncidentScopedQuerySet):
         """Files that may be previewed or played: not quarantined (see MediaFile.is_quarantined)."""
         return self.exclude(MediaFile.quarantine_rule())
 
+    def claim_proxy(self, pk):
+        """Take a ready file's web copy to make: one that waits, or one whose worker stopped renewing its hold.
+
+        Returns the claimed row (its `proxy_attempts` identifies this claim) or None when the copy is made,
+        not needed, failed, or being made by another worker.
+        """
+        now = timezone.now()
+        lapsed = now - timedelta(seconds=settings.MEDIA_LEASE_SECONDS)
+        claimed = (
+            self.filter(pk=pk, state=MediaFile.State.READY)
+            .filter(
+                models.Q(proxy_state=MediaFile.ProxyState.WAITING)
+                | models.Q(proxy_state=MediaFile.ProxyState.MAKING, proxy_updated_at__lt=lapsed)
+            )
+            .update(
+                proxy_state=MediaFile.ProxyState.MAKING,
+                proxy_attempts=models.F("proxy_attempts") + 1,
+                proxy_updated_at=now,
+            )
+        )
+        return self.select_related("submission").get(pk=pk) if claimed else None
+
+    def requeue_stuck_proxies(self) -> list[int]:
+        """Put the web copies nobody is making back in the queue, counted from now (see requeue_stuck)."""
+        stuck = list(self.stuck_proxies().values_list("pk", flat=True))
+        self.stuck_proxies().filter(pk__in=stuck).update(
+            proxy_state=MediaFile.ProxyState.WAITING, proxy_updated_at=timezone.now()
+        )
+        return stuck
+
+    def stuck_proxies(self):
+        """Web copies waiting but never picked up, or held by a worker that stopped renewing its hold."""
+        now = timezone.now()
+        return self.filter(
+            models.Q(
+                proxy_state=MediaFile.ProxyState.WAITING,
+                proxy_updated_at__lt=now - timedelta(seconds=settings.MEDIA_STUCK_AFTER_SECONDS),
+            )
+            | models.Q(
+                proxy_state=MediaFile.ProxyState.MAKING,
+                proxy_updated_at__lt=now - timedelta(seconds=settings.MEDIA_LEASE_SECONDS),
+            )
+        )
+
     def requeue_stuck(self) -> list[int]:
         """Put the stuck files back in the queue, counted from now so the next sweep does not queue them twice."""
         stuck = list(self.stuck().values_list("pk", flat=True))
@@ -410,9 +453,20 @@ class MediaFile(models.Model):
         INFECTED = "infected", "Infected"
         TOO_LARGE = "too_large", "Not scanned: too large"
 
+    class ProxyState(models.TextChoices):
+        """The web copy for the player: made with the first look when a stream copy will do, else afterwards
+        on its own queue (submissions/pipeline.py)."""
+
+        NONE = "none", "None"  # not a video, or not looked at yet
+        WAITING = "waiting", "Waiting to be made"
+        MAKING = "making", "Being made"
+        MADE = "made", "Made"
+        FAILED = "failed", "Failed"
+
     PENDING_STATES = [State.RECEIVED, State.PROCESSING]
     # Officers are told when a file ends in one of these.
     PROBLEM_STATES = [State.QUARANTINED, State.UNPROCESSABLE, State.FAILED]
+    PROXY_PENDING_STATES = [ProxyState.WAITING, ProxyState.MAKING]
 
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="media_files")
     original = models.FileField(storage=evidence_storage, upload_to=original_upload_to, max_length=300)
@@ -427,6 +481,13 @@ class MediaFile(models.Model):
     scan_detail = models.CharField(max_length=300, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times processing has started.")
+    proxy_state = models.CharField(max_length=20, choices=ProxyState.choices, default=ProxyState.NONE)
+    proxy_reason = models.CharField(max_length=300, blank=True)
+    proxy_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times making the web copy has started."
+    )
+    # While the web copy is made, its worker renews this; a stale value means the worker has gone.
+    proxy_updated_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     # While processing, the worker renews this; a stale value means the worker has gone.
     updated_at = models.DateTimeField(auto_now=True)
@@ -439,10 +500,20 @@ class MediaFile(models.Model):
             models.UniqueConstraint(fields=["submission", "sha256"], name="mediafile_unique_per_submission"),
             models.CheckConstraint(name="mediafile_size_positive", condition=models.Q(size__gt=0)),
             models.CheckConstraint(name="mediafile_sha256_hex", condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$")),
+            # The web copy is made once officers can look at the file, never before.
+            models.CheckConstraint(
+                name="mediafile_proxy_once_ready", condition=models.Q(proxy_state="none") | models.Q(state="ready")
+            ),
         ]
         indexes = [
             # The sweeper: files stuck in a state since before a cut-off.
             models.Index(fields=["state", "updated_at"], name="mediafile_state_idx"),
+            # The sweeper: web copies waiting or being made since before a cut-off.
+            models.Index(
+                fields=["proxy_state", "proxy_updated_at"],
+                name="mediafile_proxy_idx",
+                condition=models.Q(proxy_state__in=["waiting", "making"]),
+            ),
         ]
 
     def __str__(self):
@@ -465,6 +536,41 @@ class MediaFile(models.Model):
                 updated_at=timezone.now()
             )
         )
+
+    def mark_ready(self, proxy_state: str):
+        """End the first look: officers can see the file, and its web copy is made, not needed, or waiting."""
+        self.state = self.State.READY
+        self.state_reason = ""
+        self.proxy_state = proxy_state
+        self.proxy_updated_at = timezone.now()
+        self.save(update_fields=["state", "state_reason", "proxy_state", "proxy_updated_at", "updated_at"])
+
+    def still_making_proxy(self, attempt: int) -> bool:
+        """Renew this worker's hold on the web copy; False if the hold was lost to another worker."""
+        return bool(
+            MediaFile.objects.filter(pk=self.pk, proxy_state=self.ProxyState.MAKING, proxy_attempts=attempt).update(
+                proxy_updated_at=timezone.now()
+            )
+        )
+
+    def finish_proxy(self, proxy_state: str, reason: str = ""):
+        """The web copy is made, or failed for the reason shown to officers; the file itself stays ready."""
+        self.proxy_state = proxy_state
+        self.proxy_reason = without_paths(reason)[:300]
+        self.proxy_updated_at = timezone.now()
+        self.save(update_fields=["proxy_state", "proxy_reason", "proxy_updated_at"])
+
+    def release_proxy_for_retry(self, reason: str):
+        """Hand the web copy back to the queue after an error; the retry or the sweep takes it again."""
+        self.proxy_state = self.ProxyState.WAITING
+        self.proxy_reason = f"Waiting to try again: {without_paths(reason)}"[:300]
+        self.proxy_updated_at = timezone.now()
+        self.save(update_fields=["proxy_state", "proxy_reason", "proxy_updated_at"])
+
+    def proxy_status_line(self) -> str:
+        """What officers read about the web copy, e.g. "Failed: ffmpeg could not read the file"."""
+        status = self.get_proxy_state_display()
+        return f"{status}: {self.proxy_reason}" if self.proxy_reason else status
 
     def finish(self, state: str, reason: str = ""):
         """End processing; the reason is shown to officers, so tools' messages lose the paths they name."""
@@ -528,7 +634,8 @@ class MediaFile(models.Model):
             arguments=arguments,
         )
         with path.open("rb") as made:
-            derivative.file.save(path.name, File(made), save=False)
+            # Moved into local storage rather than copied: a proxy is as large as the original.
+            derivative.file.save(path.name, FinishedFile(made), save=False)
         try:
             with transaction.atomic():
                 derivative.save()

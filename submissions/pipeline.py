@@ -1,11 +1,18 @@
-"""The media pipeline: verify, scan, describe, preview and transcode each received file.
+"""The media pipeline, in two phases.
+
+First look (process_media_file, queue "media"): verify, scan, describe, poster and contact sheet (a preview
+for photos), and the web proxy when a stream copy will do; then the file is ready for officers. Web proxy
+(make_web_proxy, queue "proxy", its own lower-priority workers): the transcode of everything else, so that
+a backlog of transcodes never delays the first look at a new file.
 
 The tasks keep the names they were first queued under (submissions.tasks.*): routes, beat and queued messages use them.
 """
 
 import logging
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 
 import magic
 from celery import shared_task
@@ -33,7 +40,7 @@ class LostClaim(Exception):
     time_limit=6 * 3600 + 120,
 )
 def process_media_file(self, media_file_id: int):
-    """Verify, scan, describe, preview and transcode one file; safe to run twice or on two workers at once."""
+    """The first look at one file (verify, scan, describe, preview); safe to run twice or on two workers at once."""
     if not MediaFile.objects.filter(pk=media_file_id).exists():
         log.warning("Media file %s is gone; nothing to process", media_file_id)
         return
@@ -83,13 +90,18 @@ def run_pipeline(media_file, attempt):
         if not media_file.still_held(attempt):
             raise LostClaim
 
+    proxy_state = MediaFile.ProxyState.NONE
     with media.work_folder() as work, local_original(media_file, work) as original:
-        if not media_file.matches_record(original):
+        # Hashed while the scanner reads it: the file is read once, and verified before anything is recorded
+        # about it but its scan.
+        with ThreadPoolExecutor(max_workers=1) as hashing:
+            matches = hashing.submit(media_file.matches_record, original)
+            if media_file.scan_state == MediaFile.ScanState.PENDING:
+                scan_original(media_file, original)
+        if not matches.result():
             give_up(media_file, "The stored file does not match the size and SHA-256 recorded on arrival")
             return
-        if media_file.scan_state == MediaFile.ScanState.PENDING:
-            scan_original(media_file, original)
-            heartbeat()
+        heartbeat()
         if media_file.scan_state == MediaFile.ScanState.INFECTED:
             end_with_problem(media_file, MediaFile.State.QUARANTINED, f"Infected: {media_file.scan_detail}")
             return
@@ -98,22 +110,55 @@ def run_pipeline(media_file, attempt):
             heartbeat()
         made = set(media_file.derivatives.values_list("kind", flat=True))
         if media_file.is_video():
-            for kind, make in [
-                (Derivative.Kind.POSTER, media.poster),
-                (Derivative.Kind.CONTACT_SHEET, media.contact_sheet),
-            ]:
-                if kind not in made:
-                    store(media_file, kind, make(original, work / f"{kind}.jpg", media_file.metadata))
-                    heartbeat()
-            if Derivative.Kind.PROXY not in made:
-                product = media.proxy(original, work / "proxy.mp4", media_file.metadata, heartbeat=heartbeat)
-                heartbeat()
-                store(media_file, Derivative.Kind.PROXY, product)
+            proxy_state = preview_video(media_file, original, work, made, heartbeat)
         elif media_file.metadata["kind"] == "image" and Derivative.Kind.PREVIEW not in made:
             with media.open_image(original) as image:
                 store(media_file, Derivative.Kind.PREVIEW, media.image_preview(image, work / "preview.jpg"))
     heartbeat()
-    media_file.finish(MediaFile.State.READY)
+    media_file.mark_ready(proxy_state)
+    if proxy_state == MediaFile.ProxyState.WAITING:
+        enqueue_on_commit(make_web_proxy, media_file.pk)
+
+
+def preview_video(media_file, original, work, made, heartbeat) -> str:
+    """Make the poster and the contact sheet, and the web proxy if a stream copy will do, all at once; return
+    the proxy's state (made, or waiting for its own task)."""
+    description = media_file.metadata
+    tools = {
+        kind: partial(make, original, work / f"{kind}.jpg", description)
+        for kind, make in [(Derivative.Kind.POSTER, media.poster), (Derivative.Kind.CONTACT_SHEET, media.contact_sheet)]
+        if kind not in made
+    }
+    # A stream copy belongs to the first look: it decodes nothing and takes about as long as reading the
+    # file, so most phone footage plays as soon as officers can open it. A transcode takes minutes of both
+    # cores and never runs here: it waits on the proxy queue (make_web_proxy).
+    if Derivative.Kind.PROXY not in made and media.plays_in_browsers(description):
+        tools[Derivative.Kind.PROXY] = partial(media.copy_proxy, original, work / "proxy.mp4", description)
+    products = run_at_once(tools, heartbeat)
+    for kind in (Derivative.Kind.POSTER, Derivative.Kind.CONTACT_SHEET):
+        if kind in products:
+            store(media_file, kind, products[kind].result())
+    if Derivative.Kind.PROXY in made:
+        return MediaFile.ProxyState.MADE
+    if Derivative.Kind.PROXY in products:
+        try:
+            store(media_file, Derivative.Kind.PROXY, products[Derivative.Kind.PROXY].result())
+        except media.Unprocessable as error:
+            log.warning("A stream copy of media file %s failed (%s); it will be transcoded", media_file.pk, error)
+        else:
+            return MediaFile.ProxyState.MADE
+    return MediaFile.ProxyState.WAITING
+
+
+def run_at_once(tools: dict, heartbeat) -> dict:
+    """Run each tool (an ffmpeg of its own) in a thread, renewing the hold until all have ended; return their
+    futures by name."""
+    interval = max(1.0, settings.MEDIA_LEASE_SECONDS / 4)
+    with ThreadPoolExecutor(max_workers=max(1, len(tools))) as pool:
+        futures = {name: pool.submit(tool) for name, tool in tools.items()}
+        while wait(futures.values(), timeout=interval).not_done:
+            heartbeat()
+    return futures
 
 
 @contextmanager
@@ -160,12 +205,70 @@ def store(media_file, kind, product):
     )
 
 
+@shared_task(
+    name="submissions.tasks.make_web_proxy",
+    bind=True,
+    max_retries=None,
+    soft_time_limit=6 * 3600,
+    time_limit=6 * 3600 + 120,
+)
+def make_web_proxy(self, media_file_id: int):
+    """Transcode a ready file's web proxy; safe to run twice or on two workers at once (one transcodes).
+
+    A failure is the web copy's alone: the file stays ready, its poster and original there for officers.
+    """
+    if not MediaFile.objects.filter(pk=media_file_id).exists():
+        log.warning("Media file %s is gone; no web proxy to make", media_file_id)
+        return
+    media_file = MediaFile.objects.claim_proxy(media_file_id)
+    if media_file is None:
+        log.info("The web proxy of media file %s is made, not needed, or held by another worker", media_file_id)
+        return
+    remove_abandoned_work()
+    attempt = media_file.proxy_attempts
+    if attempt > settings.MEDIA_MAX_ATTEMPTS:
+        media_file.finish_proxy(MediaFile.ProxyState.FAILED, f"Not made after {attempt - 1} attempts")
+        return
+    try:
+        transcode(media_file, attempt)
+    except LostClaim:
+        log.warning("The web proxy of media file %s was taken over by another worker", media_file.pk)
+    except media.Unprocessable as error:
+        media_file.finish_proxy(MediaFile.ProxyState.FAILED, str(error))
+    except Exception as error:
+        # Storage or the tool's surroundings, or a bug: retry a bounded number of times.
+        log.exception("Making the web proxy of media file %s failed", media_file.pk)
+        if attempt >= settings.MEDIA_MAX_ATTEMPTS:
+            media_file.finish_proxy(MediaFile.ProxyState.FAILED, f"{type(error).__name__}: {error}")
+            return
+        media_file.release_proxy_for_retry(f"{type(error).__name__}: {error}")
+        raise self.retry(countdown=min(600, 10 * 2**attempt)) from error
+
+
+def transcode(media_file, attempt):
+    def heartbeat():
+        if not media_file.still_making_proxy(attempt):
+            raise LostClaim
+
+    if not media_file.derivatives.filter(kind=Derivative.Kind.PROXY).exists():
+        with media.work_folder() as work, local_original(media_file, work) as original:
+            product = media.transcode_proxy(original, work / "proxy.mp4", media_file.metadata, heartbeat=heartbeat)
+            heartbeat()
+            store(media_file, Derivative.Kind.PROXY, product)
+    heartbeat()
+    media_file.finish_proxy(MediaFile.ProxyState.MADE)
+
+
 @shared_task(name="submissions.tasks.sweep_stuck_media", soft_time_limit=60, time_limit=90)
 def sweep_stuck_media():
-    """Enqueue files nobody is working on, and alerts that were never queued (the broker was down)."""
+    """Enqueue files and web proxies nobody is working on, and alerts that were never queued (the broker was
+    down)."""
     stuck = MediaFile.objects.requeue_stuck()
     for pk in stuck:
         enqueue_on_commit(process_media_file, pk)
+    stuck_proxies = MediaFile.objects.requeue_stuck_proxies()
+    for pk in stuck_proxies:
+        enqueue_on_commit(make_web_proxy, pk)
     problems = list(
         MediaFile.objects.filter(state__in=MediaFile.PROBLEM_STATES, updated_at__gt=timezone.now() - timedelta(days=1))
     )
@@ -177,8 +280,8 @@ def sweep_stuck_media():
     for media_file in problems:
         if media_file.problem_event_key not in alerted:
             enqueue_on_commit(notify_media_problem, media_file.pk)
-    if stuck:
-        log.info("Enqueued %d stuck media files again", len(stuck))
+    if stuck or stuck_proxies:
+        log.info("Enqueued %d stuck media files and %d web proxies again", len(stuck), len(stuck_proxies))
     remove_abandoned_work()
 
 

@@ -128,7 +128,7 @@ def demo(db):
 
 @pytest.fixture
 def celery_worker_on_redis(transactional_db):
-    """A real Celery worker thread consuming both queues from the configured Redis broker."""
+    """A real Celery worker thread consuming every queue (media, proxy, notify) from the configured Redis broker."""
     from celery.contrib.testing.worker import start_worker
 
     require(django_settings.CELERY_BROKER_URL.startswith("redis"), "a Redis broker (CELERY_BROKER_URL)")
@@ -136,7 +136,7 @@ def celery_worker_on_redis(transactional_db):
     with celery_app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=2)
     with start_worker(
-        celery_app, pool="solo", perform_ping_check=False, queues=["media", "notify"], shutdown_timeout=10
+        celery_app, pool="solo", perform_ping_check=False, queues=["media", "proxy", "notify"], shutdown_timeout=10
     ) as worker:
         yield worker
 

@@ -128,4 +128,12 @@ def test_workers_know_every_task_that_beat_queues(settings):
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled <= set(app.tasks)
     assert app.amqp.router.route({}, "submissions.tasks.process_media_file")["queue"].name == "media"
+    assert app.amqp.router.route({}, "submissions.tasks.make_web_proxy")["queue"].name == "proxy"
     assert app.amqp.router.route({}, "submissions.tasks.notify_new_submission")["queue"].name == "notify"
+
+
+def test_each_queue_has_a_worker_of_its_own_in_the_procfile(settings):
+    procfile = (Path(__file__).resolve().parent.parent / "deploy" / "Procfile").read_text()
+    workers = dict(re.findall(r"^(\w+): .*celery -A config worker --queues (\S+)", procfile, re.MULTILINE))
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {settings.CELERY_TASK_DEFAULT_QUEUE}
+    assert workers == {queue: queue for queue in routed} == {"media": "media", "proxy": "proxy", "notify": "notify"}

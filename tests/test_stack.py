@@ -284,6 +284,7 @@ def test_a_witness_sends_footage_through_nginx_and_an_officer_plays_its_proxy(
     site = stack(
         "web",
         "media",
+        "proxy",
         "notify",
         "beat",
         CELERY_BROKER_URL=f"{own_redis}/0",

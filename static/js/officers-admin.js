@@ -1,7 +1,10 @@
 // Fix-ups to Django admin's own scripts, on every officers' page. A classic script, as Django admin media
-// are; "load" fires after the admin has set up select2 and the inline formsets on DOM ready.
+// are. The admin sets up select2 in a jQuery ready handler, which jQuery 3 runs asynchronously, so it can
+// come after "load": the fix-ups are queued behind it.
 "use strict";
-window.addEventListener("load", () => {
+window.addEventListener("load", () => (window.django?.jQuery ?? ((fixUp) => fixUp()))(fixUpAdmin));
+
+function fixUpAdmin() {
   // The admin's autocomplete (select2) gives its role="textbox" no accessible name: point it at the field's label.
   for (const rendered of document.querySelectorAll(".select2-selection__rendered[role=textbox]")) {
     const fieldId = rendered.id.replace(/^select2-/, "").replace(/-container$/, "");
@@ -17,4 +20,4 @@ window.addEventListener("load", () => {
     hidden.removeAttribute("autocomplete");
     hidden.form?.setAttribute("autocomplete", "off");
   }
-});
+}

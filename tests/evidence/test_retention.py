@@ -241,6 +241,24 @@ def test_a_file_still_being_processed_puts_disposal_off(witness, supervisor):
     assert holding(ORIGINAL)
 
 
+def test_a_web_proxy_being_made_puts_disposal_off_and_one_waiting_is_never_made(witness, supervisor):
+    decide(witness)
+    waiting = store_media_file(witness.submission, content=b"another clip", original_filename="DASH0002.MP4")
+    ready = {"state": MediaFile.State.READY, "proxy_updated_at": timezone.now()}
+    MediaFile.objects.filter(pk=witness.media_file.pk).update(**ready, proxy_state=MediaFile.ProxyState.MAKING)
+    MediaFile.objects.filter(pk=waiting.pk).update(**ready, proxy_state=MediaFile.ProxyState.WAITING)
+    disposal = approve_disposal(submission=witness.submission, by=supervisor, reason="Reviewed")
+    with pytest.raises(Exception, match=r"web proxy of .* is being made"):
+        dispose(disposal.pk)
+    assert holding(ORIGINAL)
+
+    MediaFile.objects.filter(pk=witness.media_file.pk).update(proxy_state=MediaFile.ProxyState.MADE)
+    assert dispose(disposal.pk)
+    waiting.refresh_from_db()
+    assert (waiting.proxy_state, waiting.proxy_reason) == (MediaFile.ProxyState.FAILED, "Disposed of")
+    assert MediaFile.objects.claim_proxy(waiting.pk) is None, "a queued transcode finds nothing to make"
+
+
 def changelist_action(client, submission, action, **data):
     url = reverse("admin:submissions_submission_changelist")
     return client.post(url, {"action": action, "_selected_action": [submission.pk], **data})

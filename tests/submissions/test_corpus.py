@@ -164,7 +164,16 @@ def test_a_real_worker_makes_dvr_footage_and_photos_ready_to_view(
 ):
     sample = next(sample for sample in CORPUS if sample.label == label)
     media_file = upload(client, sample, corpus[label])
-    wait_for(lambda: MediaFile.objects.get(pk=media_file.pk).state not in MediaFile.PENDING_STATES, timeout=60)
+    # Both phases: the first look, then (for the raw H.264, which has no timestamps to copy) the transcode.
+    wait_for(
+        lambda: (
+            MediaFile.objects.filter(pk=media_file.pk)
+            .exclude(state__in=MediaFile.PENDING_STATES)
+            .exclude(proxy_state__in=MediaFile.PROXY_PENDING_STATES)
+            .exists()
+        ),
+        timeout=60,
+    )
     media_file.refresh_from_db()
     assert_ready_to_view(media_file, sample)
 
@@ -181,6 +190,7 @@ def assert_ready_to_view(media_file, sample):
             assert preview.getpixel((0, 0)) != preview.getpixel((preview.width - 1, preview.height - 1))
         return
     assert set(derivatives) == {Derivative.Kind.POSTER, Derivative.Kind.CONTACT_SHEET, Derivative.Kind.PROXY}
+    assert media_file.proxy_state == MediaFile.ProxyState.MADE
     for still in (Derivative.Kind.POSTER, Derivative.Kind.CONTACT_SHEET):
         with Image.open(derivatives[still].file.path) as picture:
             assert picture.format == "JPEG" and picture.width >= 176
@@ -236,20 +246,30 @@ def test_h264_that_browsers_play_is_copied_and_the_rest_transcoded(
     assert_plays(proxy.file.path, sample.seconds)
 
 
-def test_a_copy_that_fails_its_check_is_transcoded(client, clamd, corpus, submission, monkeypatch):
-    checked = []
+def test_a_copy_that_fails_its_check_is_transcoded_once_the_file_is_ready(
+    client, clamd, corpus, submission, monkeypatch
+):
+    checked, transcoded = [], []
+    transcode_proxy = media.transcode_proxy
 
-    def failing_check(path, description):
+    def failing_check(path, original, description):
         checked.append(path)
         raise media.Unprocessable("The proxy has no H.264 video")
 
-    monkeypatch.setattr(media, "check_proxy", failing_check)
+    def watched_transcode(original, *args, **kwargs):
+        transcoded.append(MediaFile.objects.get().state)
+        return transcode_proxy(original, *args, **kwargs)
+
+    monkeypatch.setattr(media, "check_copy", failing_check)
+    monkeypatch.setattr(media, "transcode_proxy", watched_transcode)
     sample = CORPUS[0]
     with TestCase.captureOnCommitCallbacks(execute=True):
         media_file = upload(client, sample, corpus[sample.label])
     media_file.refresh_from_db()
     proxy = media_file.derivatives.get(kind=Derivative.Kind.PROXY)
     assert len(checked) == 1 and "libx264" in proxy.arguments
+    assert transcoded == [MediaFile.State.READY], "transcoded by the second phase, never the first"
+    assert media_file.proxy_state == MediaFile.ProxyState.MADE
     assert_ready_to_view(media_file, sample)
 
 
