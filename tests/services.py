@@ -88,6 +88,8 @@ class SeaweedFS:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
             for item in page.get("Contents", []):
                 client.delete_object(Bucket=self.bucket, Key=item["Key"])
+        for upload in client.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []):
+            client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
 
 
 def start_seaweedfs(weed, directory):

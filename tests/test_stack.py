@@ -324,6 +324,8 @@ def test_a_witness_sends_footage_through_nginx_and_an_officer_plays_its_proxy(
 
     clip = tiny_mp4()
     tus_upload(witness, site.url("/uploads"), token, clip, "DASH0001.MP4")
+    # A notify worker takes its SHA-256 from the bucket once the last PATCH has answered.
+    wait_for(lambda: MediaFile.objects.filter(submission=submission).exists(), timeout=60)
     media_file = MediaFile.objects.get(submission=submission)
     assert media_file.sha256 == hashlib.sha256(clip).hexdigest()
     stored = bucket.get_object(Bucket=seaweedfs.bucket, Key=f"evidence/{media_file.original.name}")
