@@ -44,7 +44,8 @@ def record_upload(upload_id: str):
 
 
 def record_stored_upload(upload: Upload) -> MediaFile | None:
-    """Hash the stored object, reading it once, and keep it as the upload's media file, then process it.
+    """Hash the stored object, reading it once, keep it as the upload's media file and process it; then
+    remove the partial file, when this machine shares UPLOAD_DIR (the notify workers must).
 
     Returns None, and changes nothing, when the object is not the upload's length or another run recorded it
     first; a file the submission already has is removed (its bytes are kept once) and None returned.
@@ -79,6 +80,8 @@ def record_stored_upload(upload: Upload) -> MediaFile | None:
         media_file.save()
         Upload.objects.filter(pk=upload.pk).update(media_file=media_file)
         enqueue_on_commit(process_media_file, media_file.pk)
+    # Left by the last PATCH: removing a large file costs ext4 most of a second per GB.
+    upload.partial_path.unlink(missing_ok=True)
     log.info("Recorded upload %s as media file %s", upload.pk, media_file.pk)
     return media_file
 

@@ -60,9 +60,10 @@ def complete_upload(*, upload: Upload, partial) -> MediaFile | None:
     """Keep an upload whose last byte is in as evidence, hashed as it is on disk; raises FileRefused.
 
     With object storage, the parts already in the bucket are joined and the upload is marked received; its
-    SHA-256 and media file are recorded after commit by record_upload (None is returned), so the answer
-    never waits for a pass over the whole file. The caller holds the partial file's lock: a tus PATCH or
-    HEAD, or the sweep when the request died.
+    SHA-256 and media file are recorded after commit by record_upload (None is returned), which also removes
+    the partial file, so the answer never waits for anything the size of the file.
+
+    The caller holds the partial file's lock: a tus PATCH or HEAD, or the sweep when the request died.
     """
     upload.check_type(partial)
     if in_object_storage(evidence_store()):
@@ -71,7 +72,6 @@ def complete_upload(*, upload: Upload, partial) -> MediaFile | None:
             upload.completed_at = timezone.now()
             upload.save(update_fields=["completed_at"])
             enqueue_on_commit(record_upload, str(upload.pk))
-        upload.partial_path.unlink()
         return None
     sha256 = sync_and_hash(partial)
     with open(upload.partial_path, "rb") as whole, transaction.atomic():

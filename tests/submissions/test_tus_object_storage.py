@@ -125,7 +125,7 @@ def test_the_last_patch_sends_at_most_a_part_and_a_chunk_and_joins_what_is_in_th
     assert not MediaFile.objects.exists(), "the answer does not wait for the SHA-256"
     upload = Upload.objects.get()
     assert upload in Upload.objects.awaiting_hash()
-    assert not upload.partial_path.exists()
+    assert upload.partial_path.exists(), "removing it is left to the task too"
     stored = bucket.get_object(Bucket=seaweedfs.bucket, Key=f"evidence/{upload.stored_name}")["Body"].read()
     assert stored == data
 
@@ -140,6 +140,7 @@ def test_the_last_patch_sends_at_most_a_part_and_a_chunk_and_joins_what_is_in_th
     assert media_file.state == MediaFile.State.READY, media_file.state_reason
     upload.refresh_from_db()
     assert upload.media_file == media_file
+    assert not upload.partial_path.exists()
     assert multipart_uploads(bucket, seaweedfs) == []
 
 
@@ -173,6 +174,7 @@ def test_a_file_whose_hashing_died_after_the_answer_is_recorded_by_the_sweep_and
     assert media_file.sha256 == hashlib.sha256(data).hexdigest()
     assert object_bytes(bucket, seaweedfs, media_file) == data
     assert media_file.state == MediaFile.State.READY, media_file.state_reason
+    assert not upload.partial_path.exists()
     assert "DASH0001.JPG (" in client.get(f"/footage/{TOKEN}/").text
     store_whole_uploads()
     assert MediaFile.objects.count() == 1, "a second sweep finds it recorded"
