@@ -22,9 +22,8 @@ from django.db import connection
 from submissions.models import Derivative, MediaFile, Submission
 from submissions.references import hash_upload_token
 from tests.conftest import require
-from tests.factories import wait_for
 from tests.officers import authenticator, current_code, make_triage_officer, team_with_submission, tiny_mp4
-from tests.services import free_ports, start_redis, stop
+from tests.services import free_ports, start_redis, stop, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 BASE_DIR = Path(__file__).resolve().parent.parent
