@@ -20,7 +20,7 @@ from evidence.retention import approve_disposal
 from evidence.triage import change_state
 from submissions import models
 from submissions.models import MediaFile, Submission, Upload
-from submissions.storage import PART_SIZE
+from submissions.storage import PART_SIZE, part_size, part_sizes
 from submissions.tasks import expire_uploads, store_whole_uploads
 from tests.factories import make_submission
 from tests.officers import make_triage_officer
@@ -304,3 +304,11 @@ def test_a_patch_waits_for_the_one_writing_before_sending_parts(client, submissi
         fcntl.flock(held, fcntl.LOCK_EX)
         assert patch(client, location, 0, data[: PART_SIZE + 1]).status_code == 423
     assert "UploadPart" not in s3_calls.operations()
+
+
+def test_parts_are_8_mib_and_never_more_than_s3s_10000():
+    assert part_size(10 * 1024 * MiB) == PART_SIZE
+    assert part_sizes(20 * MiB + 1) == [PART_SIZE, PART_SIZE, 4 * MiB + 1]
+    huge = 100 * 1024 * MiB
+    assert part_size(huge) == 11 * MiB
+    assert len(part_sizes(huge)) <= 10_000
