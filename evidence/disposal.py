@@ -98,7 +98,7 @@ def _remove_files(submission: Submission) -> list[dict]:
         try:
             partial = upload.hold_partial()
         except FileNotFoundError:
-            upload.delete()
+            upload.discard()  # with what it sent to object storage
             continue
         if partial is None:
             raise DisposalBusy(f"An upload to {submission} is under way")

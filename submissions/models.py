@@ -17,9 +17,20 @@ from django.utils import timezone
 from appeals.models import Appeal, evidence_storage
 from incidents.models import IncidentScopedQuerySet
 from submissions.append_only import AppendOnly, AppendOnlyModel, AppendOnlyQuerySet
-from submissions.files import SNIFF_BYTES, check_content_type
+from submissions.files import SNIFF_BYTES, FileRefused, check_content_type
 from submissions.references import REFERENCE_PATTERN, hash_upload_token, new_receipt_reference
-from submissions.storage import FinishedFile, has_room_for, sha256_of_path
+from submissions.storage import (
+    FinishedFile,
+    has_room_for,
+    in_object_storage,
+    join_parts,
+    part_size,
+    part_sizes,
+    remove_parts,
+    send_part,
+    sha256_of_path,
+    start_parts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +285,14 @@ class Submission(models.Model):
 
     def files_in_use(self) -> int:
         """Files received plus uploads still under way: what counts against UPLOAD_MAX_FILES."""
-        return self.media_files.count() + self.uploads.unfinished().count()
+        return self.media_files.count() + self.uploads.unfinished().count() + self.uploads.awaiting_hash().count()
+
+    def check_not_sent(self, *, sha256: str, filename: str):
+        """Raises FileRefused if this submission already has the file. The caller holds the submission's row lock."""
+        if sent := self.media_files.filter(sha256=sha256).values_list("original_filename", flat=True).first():
+            if sent == filename:
+                raise FileRefused(f"You have already sent {sent}.")
+            raise FileRefused(f"{filename} is the same file as {sent}, which you have already sent.")
 
     def officers_to_notify(self):
         """The incident's officer in charge and every active member of its team, with an email."""
@@ -759,13 +777,23 @@ class UploadQuerySet(models.QuerySet):
         """Uploads whose last byte arrived but whose request died before storing the file."""
         return self.filter(completed_at__isnull=True, offset=models.F("length"))
 
+    def awaiting_hash(self):
+        """Uploads stored whole in object storage, and so received, whose SHA-256 is not yet recorded."""
+        return self.filter(completed_at__isnull=False, media_file__isnull=True)
+
 
 def upload_expiry():
     return timezone.now() + timedelta(hours=settings.UPLOAD_EXPIRY_HOURS)
 
 
 class Upload(models.Model):
-    """A resumable (tus) upload: its bytes grow in a partial file under UPLOAD_DIR until complete."""
+    """A resumable (tus) upload: its bytes grow in a partial file under UPLOAD_DIR until complete.
+
+    With object storage each PATCH also sends the parts of a multipart upload that its bytes complete, and
+    the last one joins them into the stored object and sets completed_at: the file is received. Its SHA-256,
+    and with it the MediaFile, are recorded next by a task reading the object (see record_stored_upload);
+    until then media_file is empty. On local disk the last PATCH moves the file into place and records it.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="uploads")
@@ -777,6 +805,8 @@ class Upload(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(default=upload_expiry)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Object storage: the S3 multipart upload the parts go to, once the first is sent.
+    multipart_id = models.CharField(max_length=200, blank=True, editable=False)
 
     objects = UploadQuerySet.as_manager()
 
@@ -816,8 +846,12 @@ class Upload(models.Model):
         return partial
 
     def discard(self):
-        """Forget the upload and its bytes; the caller holds the partial file's lock, if it exists."""
+        """Forget the upload and its bytes: the partial file, and in object storage the parts sent or the object
+        they made, unless that is a recorded media file's. The caller holds the partial file's lock, if it exists."""
         partial_path = self.partial_path
+        storage = evidence_store()
+        if self.media_file_id is None and in_object_storage(storage):
+            remove_parts(storage, self.stored_name, self.multipart_id)
         self.delete()
         partial_path.unlink(missing_ok=True)
 
@@ -844,3 +878,53 @@ class Upload(models.Model):
             partial.seek(0)
             self.content_type = check_content_type(partial.read(SNIFF_BYTES), self.filename)
             self.save(update_fields=["content_type"])
+
+    @property
+    def stored_name(self) -> str:
+        """Where the original goes in object storage: named before its SHA-256 is known, as parts go first."""
+        return f"originals/{self.submission.reference}/{self.pk.hex}"
+
+    def send_parts(self, partial, start: int):
+        """Object storage: send every part whose last byte is among those just written (from start to the offset).
+
+        So the last PATCH has at most one part and its own chunk left to send. A part that a crash took from
+        the disk is sent again with the bytes the client sends again. The caller holds the partial file's lock.
+        """
+        storage = evidence_store()
+        if not in_object_storage(storage):
+            return
+        size = part_size(self.length)
+        last = len(part_sizes(self.length)) if self.offset == self.length else self.offset // size
+        for number in range(start // size + 1, last + 1):
+            if not self.multipart_id:
+                self.multipart_id = start_parts(storage, self.stored_name)
+                self.save(update_fields=["multipart_id"])
+            send_part(storage, self.stored_name, self.multipart_id, number, self.read_part(partial, number))
+
+    def read_part(self, partial, number: int) -> bytes:
+        size = part_size(self.length)
+        wanted = part_sizes(self.length)[number - 1]
+        data = os.pread(partial.fileno(), wanted, (number - 1) * size)
+        if len(data) != wanted:
+            raise OSError(f"Upload {self.pk} has fewer bytes on disk than part {number} needs")
+        return data
+
+    def store_parts(self, partial):
+        """Object storage: join the parts into the stored object, sending any missing (for example those of a
+        PATCH whose request died). The caller holds the partial file's lock, and every byte is on disk."""
+        storage = evidence_store()
+        if not self.multipart_id:
+            self.multipart_id = start_parts(storage, self.stored_name)
+            self.save(update_fields=["multipart_id"])
+        join_parts(
+            storage,
+            self.stored_name,
+            self.multipart_id,
+            part_sizes(self.length),
+            lambda number: self.read_part(partial, number),
+        )
+
+
+def evidence_store():
+    """Where originals are kept (the storage of MediaFile.original)."""
+    return MediaFile._meta.get_field("original").storage

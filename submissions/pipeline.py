@@ -1,4 +1,5 @@
-"""The media pipeline, in two phases.
+"""The media pipeline: a file received into object storage is recorded first (record_upload); then every
+file goes through two phases.
 
 First look (process_media_file, queue "media"): verify, scan, describe, poster and contact sheet (a preview
 for photos), and the web proxy when a stream copy will do; then the file is ready for officers. Web proxy
@@ -8,6 +9,7 @@ a backlog of transcodes never delays the first look at a new file.
 The tasks keep the names they were first queued under (submissions.tasks.*): routes, beat and queued messages use them.
 """
 
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -15,17 +17,80 @@ from datetime import timedelta
 from functools import partial
 
 import magic
+from botocore.exceptions import BotoCoreError
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from submissions import media
-from submissions.models import Derivative, MediaFile, Notification
+from submissions.files import FileRefused
+from submissions.models import Derivative, MediaFile, Notification, Submission, Upload
 from submissions.notifications import notify_media_problem
 from submissions.queueing import enqueue_on_commit
 from submissions.storage import local_path, sha256_of_path, stream_stored
 
 log = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="submissions.tasks.record_upload",
+    autoretry_for=(OSError, BotoCoreError),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=1800,
+    time_limit=1860,
+)
+def record_upload(upload_id: str):
+    """Record the SHA-256 and media file of an upload stored whole in object storage; the sweep retries it."""
+    upload = Upload.objects.awaiting_hash().select_related("submission").filter(pk=upload_id).first()
+    if upload is None:
+        log.info("Upload %s is recorded already, or gone", upload_id)
+        return
+    record_stored_upload(upload)
+
+
+def record_stored_upload(upload: Upload) -> MediaFile | None:
+    """Hash the stored object, reading it once, keep it as the upload's media file and process it; then
+    remove the partial file, when this machine shares UPLOAD_DIR (the notify workers must).
+
+    Returns None, and changes nothing, when the object is not the upload's length or another run recorded it
+    first; a file the submission already has is removed (its bytes are kept once) and None returned.
+    """
+    media_file = MediaFile(
+        submission=upload.submission,
+        original=upload.stored_name,
+        original_filename=upload.filename,
+        size=upload.length,
+        content_type=upload.content_type,
+    )
+    digest, size = hashlib.sha256(), 0
+    for chunk in stream_stored(media_file.original):
+        digest.update(chunk)
+        size += len(chunk)
+    if size != upload.length:
+        log.error("Upload %s is stored with %s bytes, not %s; left alone", upload.pk, size, upload.length)
+        return None
+    media_file.sha256 = digest.hexdigest()
+    with transaction.atomic():
+        # The lock that adding a file and disposal take: one at a time per submission.
+        submission = Submission.objects.select_for_update().get(pk=upload.submission_id)
+        if not Upload.objects.awaiting_hash().filter(pk=upload.pk).exists():
+            return None
+        try:
+            submission.check_not_sent(sha256=media_file.sha256, filename=upload.filename)
+        except FileRefused as refused:
+            log.info("Upload %s removed: %s", upload.pk, refused.message)
+            upload.discard()
+            return None
+        media_file.full_clean()
+        media_file.save()
+        Upload.objects.filter(pk=upload.pk).update(media_file=media_file)
+        enqueue_on_commit(process_media_file, media_file.pk)
+    # Left by the last PATCH: removing a large file costs ext4 most of a second per GB.
+    upload.partial_path.unlink(missing_ok=True)
+    log.info("Recorded upload %s as media file %s", upload.pk, media_file.pk)
+    return media_file
 
 
 class LostClaim(Exception):

@@ -5,13 +5,13 @@ from django.utils import timezone
 
 from appeals.models import Appeal
 from submissions.files import FileRefused, too_many_files_message
-from submissions.models import MediaFile, Submission, Upload
+from submissions.models import MediaFile, Submission, Upload, evidence_store
 from submissions.notifications import notify_new_submission, notify_witness_receipt
-from submissions.pipeline import process_media_file
+from submissions.pipeline import process_media_file, record_upload
 from submissions.queueing import enqueue_on_commit
 from submissions.references import new_upload_token, seal_upload_token
 from submissions.request_bodies import sync_and_hash
-from submissions.storage import FinishedFile
+from submissions.storage import FinishedFile, in_object_storage
 
 
 def create_submission(*, appeal: Appeal, submission: Submission) -> tuple[Submission, str]:
@@ -45,10 +45,7 @@ def add_media_file(*, submission: Submission, content: File, filename: str, size
     with transaction.atomic():
         # One file at a time per submission, so the duplicate and count checks cannot race.
         Submission.objects.select_for_update().filter(pk=submission.pk).first()
-        if sent := submission.media_files.filter(sha256=sha256).values_list("original_filename", flat=True).first():
-            if sent == filename:
-                raise FileRefused(f"You have already sent {sent}.")
-            raise FileRefused(f"{filename} is the same file as {sent}, which you have already sent.")
+        submission.check_not_sent(sha256=sha256, filename=filename)
         if submission.media_files.count() >= settings.UPLOAD_MAX_FILES:
             raise FileRefused(too_many_files_message())
         media_file = MediaFile(
@@ -61,12 +58,23 @@ def add_media_file(*, submission: Submission, content: File, filename: str, size
     return media_file
 
 
-def complete_upload(*, upload: Upload, partial) -> MediaFile:
+def complete_upload(*, upload: Upload, partial) -> MediaFile | None:
     """Keep an upload whose last byte is in as evidence, hashed as it is on disk; raises FileRefused.
+
+    With object storage, the parts already in the bucket are joined and the upload is marked received; its
+    SHA-256 and media file are recorded after commit by record_upload (None is returned), which also removes
+    the partial file, so the answer never waits for anything the size of the file.
 
     The caller holds the partial file's lock: a tus PATCH or HEAD, or the sweep when the request died.
     """
     upload.check_type(partial)
+    if in_object_storage(evidence_store()):
+        upload.store_parts(partial)
+        with transaction.atomic():
+            upload.completed_at = timezone.now()
+            upload.save(update_fields=["completed_at"])
+            enqueue_on_commit(record_upload, str(upload.pk))
+        return None
     sha256 = sync_and_hash(partial)
     with open(upload.partial_path, "rb") as whole, transaction.atomic():
         media_file = add_media_file(

@@ -2,12 +2,16 @@
 media pipeline's in submissions/pipeline.py (both imported by the workers through CELERY_IMPORTS)."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.core.management import call_command
+from django.utils import timezone
 
 from submissions.files import FileRefused
 from submissions.models import Upload
+from submissions.pipeline import record_stored_upload
 from submissions.services import complete_upload
 
 log = logging.getLogger(__name__)
@@ -15,7 +19,8 @@ log = logging.getLogger(__name__)
 
 @shared_task(soft_time_limit=1800, time_limit=1860)
 def store_whole_uploads():
-    """Store as evidence every upload whose last byte arrived but whose request died before storing it."""
+    """Store as evidence every upload whose last byte arrived but whose request died before storing it, and
+    record those stored in object storage whose SHA-256 was never recorded (the task was lost)."""
     for upload in Upload.objects.whole_but_unstored().select_related("submission")[:100]:
         try:
             partial = upload.hold_partial()
@@ -34,7 +39,14 @@ def store_whole_uploads():
                 log.info("Upload %s was refused when stored: %s", upload.pk, refused.message)
                 upload.discard()
                 continue
-            log.info("Stored upload %s as media file %s", upload.pk, media_file.pk)
+            if media_file is None:
+                log.info("Stored upload %s in object storage; its SHA-256 is recorded next", upload.pk)
+            else:
+                log.info("Stored upload %s as media file %s", upload.pk, media_file.pk)
+    # Long enough for the task queued when it was stored, unless that was lost.
+    stored_before = timezone.now() - timedelta(seconds=settings.MEDIA_STUCK_AFTER_SECONDS)
+    for upload in Upload.objects.awaiting_hash().filter(completed_at__lt=stored_before).select_related("submission"):
+        record_stored_upload(upload)
 
 
 @shared_task(soft_time_limit=300, time_limit=330)

@@ -2,14 +2,17 @@
 expiration and checksum, authorised by a submission's upload token rather than a session.
 
 Bytes stream from the request to a partial file under UPLOAD_DIR (see request_bodies.py); the whole
-file is hashed once, when its last byte is in, while it is fsynced. An exclusive flock on the partial
-file makes PATCHes to one upload take turns, across threads, processes and anything sharing the folder.
+file is hashed once, when its last byte is in, while it is fsynced. With object storage each PATCH also
+sends the parts its bytes complete, and the last joins them (Upload.send_parts, store_parts): the hash is
+then taken from the stored object by a task. An exclusive flock on the partial file makes PATCHes to one
+upload take turns, across threads, processes and anything sharing the folder.
 """
 
 import base64
 import binascii
 import errno
 import hashlib
+import logging
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -24,7 +27,9 @@ from submissions.models import FootageLinkEnded, Submission, Upload, upload_expi
 from submissions.ratelimits import retry_after, wait_in_words
 from submissions.request_bodies import BodyReader, write_body
 from submissions.services import complete_upload
-from submissions.storage import has_room_for
+from submissions.storage import OBJECT_STORAGE_ERRORS, has_room_for
+
+log = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration,checksum"
@@ -130,6 +135,14 @@ def tus_endpoint(view):
         return response
 
     return wrapper
+
+
+def storage_unavailable():
+    return tus_response(
+        503,
+        "We cannot store files just now. Your upload will carry on by itself in a moment.",
+        {"Retry-After": "10"},
+    )
 
 
 def disk_full():
@@ -320,22 +333,35 @@ def receive(request, upload, partial, size, checksum):
         return tus_response(460, "Checksum mismatch: the chunk was discarded.", {"Upload-Offset": str(start)})
     upload.offset = start + received
     upload.expires_at = upload_expiry()
+    try:
+        # The type is checked once the first bytes are in, before any byte goes to object storage.
+        if upload.offset >= SNIFF_BYTES or upload.offset == upload.length:
+            upload.check_type(partial)
+        upload.send_parts(partial, start)
+    except FileRefused as refused:
+        upload.discard()
+        return tus_response(refused.status, refused.message)
+    except OBJECT_STORAGE_ERRORS:
+        log.exception("Could not send the parts of upload %s", upload.pk)
+        partial.truncate(start)
+        return storage_unavailable()
     upload.save(update_fields=["offset", "expires_at"])
-    if refused := check_and_finish(upload, partial):
+    if upload.offset == upload.length and (refused := finish(upload, partial)):
         return refused
     return tus_response(204, headers={"Upload-Offset": str(upload.offset), **expires_header(upload)})
 
 
-def check_and_finish(upload, partial):
-    """Check the type once the first bytes are in, and store the file once all are; a response if refused."""
+def finish(upload, partial):
+    """Store the file whose last byte is in; a response if it is refused or cannot be stored now."""
     try:
-        if upload.offset == upload.length:
-            complete_upload(upload=upload, partial=partial)
-        elif upload.offset >= SNIFF_BYTES:
-            upload.check_type(partial)
+        complete_upload(upload=upload, partial=partial)
     except FileRefused as refused:
         upload.discard()
         return tus_response(refused.status, refused.message)
+    except OBJECT_STORAGE_ERRORS:
+        # Every byte is recorded: the next HEAD, or the sweep, stores it.
+        log.exception("Could not store upload %s", upload.pk)
+        return storage_unavailable()
     return None
 
 
@@ -350,5 +376,5 @@ def finish_whole_upload(upload):
     with partial:
         upload.refresh_from_db()
         if upload.completed_at is None and upload.offset_on_disk(partial) == upload.length:
-            return check_and_finish(upload, partial)
+            return finish(upload, partial)
     return None

@@ -283,6 +283,8 @@ def render_footage(request, submission, token, errors=(), received=0, status=200
             # This browser has just sent the account: the page is its receipt too.
             "just_sent": request.session.get(SESSION_KEY) == submission.reference,
             "media_files": submission.media_files.all(),
+            # Received into object storage, their SHA-256 still being taken.
+            "uploads_received": submission.uploads.awaiting_hash(),
             "backlog": MediaFile.objects.backlog().is_busy(),
             "errors": errors,
             "received": received,

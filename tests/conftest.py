@@ -202,3 +202,23 @@ def bucket(seaweedfs):
     """SeaweedFS's bucket, as boto3 sees it with the right key, emptied after the test."""
     yield seaweedfs.client()
     seaweedfs.empty_bucket()
+
+
+@pytest.fixture
+def object_storage(bucket, seaweedfs, monkeypatch):
+    """Evidence files in the bucket, configured as config/settings.py does for OBJECT_STORAGE_BUCKET."""
+    from storages.backends.s3 import S3Storage
+
+    from appeals.models import AppealImage
+    from evidence.models import EvidenceExport
+    from submissions.models import Derivative, MediaFile
+
+    storage = S3Storage(**seaweedfs.storage_options(location="evidence"))
+    for field in (
+        MediaFile._meta.get_field("original"),
+        Derivative._meta.get_field("file"),
+        EvidenceExport._meta.get_field("file"),
+        AppealImage._meta.get_field("original"),
+    ):
+        monkeypatch.setattr(field, "storage", storage)
+    return storage

@@ -1,6 +1,5 @@
 """Plain helpers that build valid rows for tests."""
 
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -71,13 +70,3 @@ def make_submission(appeal, upload_token=None, **fields):
         submission.set_upload_token(upload_token)
     submission.save()
     return submission
-
-
-def wait_for(condition, timeout=30):
-    """Poll a condition that another process or thread will make true; fail after the timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"Timed out after {timeout}s waiting for {condition}")

@@ -1,4 +1,7 @@
-"""Real servers for the tests, each on loopback on free ports, started and stopped by the tests themselves."""
+"""Real servers for the tests, each on loopback on free ports, started and stopped by the tests themselves.
+
+Nothing here needs Django, so benchmarks start them too, before the site is set up.
+"""
 
 import json
 import socket
@@ -10,7 +13,15 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from tests.factories import wait_for
+
+def wait_for(condition, timeout=30):
+    """Poll a condition that another process or thread will make true; fail after the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {condition}")
 
 
 def free_ports(count):
@@ -88,6 +99,8 @@ class SeaweedFS:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
             for item in page.get("Contents", []):
                 client.delete_object(Bucket=self.bucket, Key=item["Key"])
+        for upload in client.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []):
+            client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
 
 
 def start_seaweedfs(weed, directory):

@@ -24,9 +24,9 @@ from submissions.models import Derivative, MediaFile, Submission
 from submissions.references import hash_upload_token
 from tests.appeals.images import make_image
 from tests.conftest import require
-from tests.factories import make_appeal, wait_for
+from tests.factories import make_appeal
 from tests.officers import authenticator, current_code, make_triage_officer, team_with_submission, tiny_mp4
-from tests.services import free_ports, start_redis, stop
+from tests.services import free_ports, start_redis, stop, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -327,6 +327,8 @@ def test_a_witness_sends_footage_through_nginx_and_an_officer_plays_its_proxy(
 
     clip = tiny_mp4()
     tus_upload(witness, site.url("/uploads"), token, clip, "DASH0001.MP4")
+    # A notify worker takes its SHA-256 from the bucket once the last PATCH has answered.
+    wait_for(lambda: MediaFile.objects.filter(submission=submission).exists(), timeout=60)
     media_file = MediaFile.objects.get(submission=submission)
     assert media_file.sha256 == hashlib.sha256(clip).hexdigest()
     stored = bucket.get_object(Bucket=seaweedfs.bucket, Key=f"evidence/{media_file.original.name}")

@@ -11,7 +11,8 @@ from playwright.sync_api import expect
 from submissions import tus
 from submissions.models import MediaFile, Submission, Upload
 from tests.browser.conftest import assert_accessible, open_page
-from tests.factories import make_submission, wait_for
+from tests.factories import make_submission
+from tests.services import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

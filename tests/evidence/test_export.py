@@ -15,8 +15,8 @@ from config.celery import app as celery_app
 from evidence.models import AuditEntry, EvidenceExport
 from evidence.services import request_export
 from submissions.models import Derivative
-from tests.factories import wait_for
 from tests.officers import add_derivative, sign_in, team_with_submission
+from tests.services import wait_for
 
 pytestmark = pytest.mark.django_db
 

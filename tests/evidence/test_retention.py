@@ -24,8 +24,9 @@ from evidence.services import request_export
 from evidence.tasks import dispose_submission, sweep_stuck_disposals
 from evidence.triage import TriageError, change_state
 from submissions.models import Derivative, MediaFile, Submission, Upload
-from tests.factories import make_submission, wait_for
+from tests.factories import make_submission
 from tests.officers import add_derivative, make_triage_officer, sign_in, store_media_file, team_with_submission
+from tests.services import wait_for
 
 pytestmark = pytest.mark.django_db
 State = Submission.State

@@ -17,7 +17,8 @@ from PIL import Image
 from submissions import media
 from submissions.files import KINDS
 from submissions.models import Derivative, MediaFile
-from tests.factories import make_appeal, make_submission, wait_for
+from tests.factories import make_appeal, make_submission
+from tests.services import wait_for
 from tests.submissions.conftest import photo_with_exif
 
 pytestmark = pytest.mark.django_db

@@ -24,8 +24,8 @@ from submissions.models import Derivative, MediaFile, Submission
 from submissions.pipeline import process_media_file
 from submissions.references import hash_upload_token
 from tests.conftest import require
-from tests.factories import make_appeal, make_submission, wait_for
-from tests.services import start_redis, stop
+from tests.factories import make_appeal, make_submission
+from tests.services import start_redis, stop, wait_for
 from tests.submissions.conftest import EICAR, store_media_file
 from tests.submissions.test_give_information import ANSWERS, answer_all, url
 from tests.submissions.test_tus import create, jpeg_bytes, patch

@@ -14,8 +14,9 @@ from submissions.notifications import (
 )
 from submissions.references import seal_upload_token, unseal_upload_token
 from submissions.services import create_submission
-from tests.factories import make_officer, make_submission, wait_for
+from tests.factories import make_officer, make_submission
 from tests.officers import sign_in
+from tests.services import wait_for
 
 
 @pytest.mark.django_db

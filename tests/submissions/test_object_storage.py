@@ -37,20 +37,6 @@ pytestmark = pytest.mark.django_db
 TOKEN = "object-storage-token-with-plenty-of-randomness"
 
 
-@pytest.fixture
-def object_storage(bucket, seaweedfs, monkeypatch):
-    """Evidence files in the bucket, configured as config/settings.py does for OBJECT_STORAGE_BUCKET."""
-    storage = S3Storage(**seaweedfs.storage_options(location="evidence"))
-    for field in (
-        MediaFile._meta.get_field("original"),
-        Derivative._meta.get_field("file"),
-        EvidenceExport._meta.get_field("file"),
-        AppealImage._meta.get_field("original"),
-    ):
-        monkeypatch.setattr(field, "storage", storage)
-    return storage
-
-
 def stored_bytes(bucket, key):
     return bucket.get_object(Bucket=SeaweedFS.bucket, Key=key)["Body"].read()
 

@@ -22,8 +22,9 @@ from submissions import media
 from submissions.models import Derivative, MediaFile, Notification
 from submissions.pipeline import process_media_file, sweep_stuck_media
 from tests.conftest import CLAMD_TEST_MAX_BYTES, require
-from tests.factories import make_appeal, make_submission, wait_for
+from tests.factories import make_appeal, make_submission
 from tests.officers import sign_in, team_with_submission
+from tests.services import wait_for
 from tests.submissions.conftest import EICAR, huge_png, photo_with_exif, store_media_file
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,8 @@
-"""The tus 1.0.0 upload endpoint, through the HTTP client: every status code it answers."""
+"""The tus 1.0.0 upload endpoint, through the HTTP client: every status code it answers.
+
+Every test runs twice: with evidence on local disk, and in object storage (a real S3 server). There the
+tests are transactional, so that what a request queues after commit runs as it would in production.
+"""
 
 import base64
 import fcntl
@@ -18,6 +22,17 @@ from tests.factories import make_submission
 
 pytestmark = pytest.mark.django_db
 TUS = {"Tus-Resumable": "1.0.0"}
+OBJECT_STORAGE = "object storage"
+
+
+@pytest.fixture(
+    autouse=True,
+    params=["local disk", pytest.param(OBJECT_STORAGE, marks=pytest.mark.django_db(transaction=True))],
+)
+def evidence_in(request):
+    if request.param == OBJECT_STORAGE:
+        request.getfixturevalue("object_storage")
+    return request.param
 
 
 def jpeg_bytes(width=320, height=240):
@@ -82,7 +97,7 @@ def test_options_describes_the_server_without_a_token(client):
 
 
 def test_a_file_sent_in_chunks_becomes_evidence_with_its_sha256(
-    client, auth, submission, settings, django_capture_on_commit_callbacks
+    client, auth, submission, settings, django_capture_on_commit_callbacks, evidence_in
 ):
     data = jpeg_bytes(640, 480)
     created = create(client, auth, len(data), filename="../../etc/Door\u202egpj.exe\x00cam.jpg")
@@ -112,7 +127,9 @@ def test_a_file_sent_in_chunks_becomes_evidence_with_its_sha256(
     assert media_file.size == len(data)
     assert media_file.content_type == "image/jpeg"
     assert media_file.original_filename == "Doorgpj.execam.jpg"
-    assert media_file.original.name == f"originals/{submission.reference}/{media_file.sha256}"
+    # On disk it is named by its SHA-256; in object storage before that is known.
+    name = media_file.sha256 if evidence_in != OBJECT_STORAGE else upload.pk.hex
+    assert media_file.original.name == f"originals/{submission.reference}/{name}"
     assert media_file.original.read() == data
     # The processing task ran after commit.
     media_file.refresh_from_db()
@@ -309,17 +326,24 @@ def test_too_many_files_are_refused(client, auth, submission, settings):
     assert "up to 2 files" in response.text
 
 
-def test_the_same_file_twice_is_refused_naming_the_one_already_sent(client, auth, submission, settings):
-    data = jpeg_bytes()
-    upload_whole(client, auth, data, filename="first.jpg")
-    location, response = upload_whole(client, auth, data, filename="copy.jpg")
-    assert response.status_code == 422
-    assert response.text == "copy.jpg is the same file as first.jpg, which you have already sent."
-    _location, response = upload_whole(client, auth, data, filename="first.jpg")
-    assert response.text == "You have already sent first.jpg."
-    assert MediaFile.objects.count() == 1
-    assert client.head(location, headers=auth).status_code == 404
-    assert os.listdir(settings.UPLOAD_DIR) == [], "the refused upload's bytes are gone"
+class TestOnLocalDiskOnly:
+    """In object storage a file is hashed after its last PATCH has answered: see test_tus_object_storage.py."""
+
+    @pytest.fixture(autouse=True)
+    def evidence_in(self):
+        return "local disk"
+
+    def test_the_same_file_twice_is_refused_naming_the_one_already_sent(self, client, auth, submission, settings):
+        data = jpeg_bytes()
+        upload_whole(client, auth, data, filename="first.jpg")
+        location, response = upload_whole(client, auth, data, filename="copy.jpg")
+        assert response.status_code == 422
+        assert response.text == "copy.jpg is the same file as first.jpg, which you have already sent."
+        _location, response = upload_whole(client, auth, data, filename="first.jpg")
+        assert response.text == "You have already sent first.jpg."
+        assert MediaFile.objects.count() == 1
+        assert client.head(location, headers=auth).status_code == 404
+        assert os.listdir(settings.UPLOAD_DIR) == [], "the refused upload's bytes are gone"
 
 
 @pytest.mark.parametrize(
@@ -358,10 +382,10 @@ def test_a_whole_upload_whose_storing_was_cut_off_is_stored_on_the_next_head(cli
     data = jpeg_bytes()
     location = create(client, auth, len(data))["Location"]
 
-    monkeypatch.setattr(tus, "complete_upload", crash_storing)
-    with pytest.raises(OSError):
+    # Not monkeypatch.undo(): that would also undo where evidence is stored.
+    with monkeypatch.context() as patched, pytest.raises(OSError):
+        patched.setattr(tus, "complete_upload", crash_storing)
         patch(client, auth, location, 0, data)
-    monkeypatch.undo()
 
     head = client.head(location, headers=auth)
     assert head.status_code == 200
@@ -374,10 +398,9 @@ def test_a_whole_upload_whose_request_died_is_stored_by_the_sweep_and_never_expi
 ):
     data = jpeg_bytes()
     location = create(client, auth, len(data))["Location"]
-    monkeypatch.setattr(tus, "complete_upload", crash_storing)
-    with pytest.raises(OSError):
+    with monkeypatch.context() as patched, pytest.raises(OSError):
+        patched.setattr(tus, "complete_upload", crash_storing)
         patch(client, auth, location, 0, data)
-    monkeypatch.undo()
     # The witness never comes back, and the expiry time passes.
     Upload.objects.update(expires_at=timezone.now() - timedelta(days=1))
     upload = Upload.objects.get()
@@ -404,10 +427,9 @@ def test_a_whole_upload_whose_request_died_is_stored_by_the_sweep_and_never_expi
 def test_a_whole_upload_missing_bytes_on_disk_is_not_stored_and_can_expire(client, auth, submission, monkeypatch):
     data = jpeg_bytes()
     location = create(client, auth, len(data))["Location"]
-    monkeypatch.setattr(tus, "complete_upload", crash_storing)
-    with pytest.raises(OSError):
+    with monkeypatch.context() as patched, pytest.raises(OSError):
+        patched.setattr(tus, "complete_upload", crash_storing)
         patch(client, auth, location, 0, data)
-    monkeypatch.undo()
     upload = Upload.objects.get()
     with open(upload.partial_path, "r+b") as partial:
         partial.truncate(12_000)

@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from submissions.models import Upload
-from tests.factories import make_submission, wait_for
+from tests.factories import make_submission
+from tests.services import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MiB = 1024 * 1024
