@@ -9,7 +9,7 @@ export SITE_URL ?= http://$(HOST):$(PORT)
 # Local development unless the environment says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test lint format bench vendor worker
+.PHONY: run test lint format bench bench-attack vendor worker
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
@@ -57,6 +57,11 @@ format: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	@scripts/system-packages.sh test
 	$(BIN)/python bench/run.py
+
+# Attacks and faults against the production stack on loopback; ATTACK_DATABASE_URL: a PostgreSQL superuser.
+bench-attack: $(VENV)/.dev-installed
+	@scripts/system-packages.sh test
+	$(BIN)/python bench/attack.py
 
 # Maintainers only: needs Node and npm.
 vendor:

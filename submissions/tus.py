@@ -155,7 +155,8 @@ def disk_full():
 
 def header_int(request, name):
     value = request.headers.get(name, "")
-    if not value.isdigit():
+    # str.isdigit() also takes "²", which int() refuses: a header's number is made of ASCII digits only.
+    if not (value.isascii() and value.isdigit()):
         return None
     return int(value)
 

@@ -1,17 +1,24 @@
-"""Real servers for the tests, each on loopback on free ports, started and stopped by the tests themselves.
+"""Real servers for the tests and benchmarks, each on loopback on free ports, started and stopped by them.
 
 Nothing here needs Django, so benchmarks start them too, before the site is set up.
 """
 
 import json
+import os
+import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import boto3
+import requests
 from botocore.config import Config
+from honcho.environ import parse_procfile
 
 
 def wait_for(condition, timeout=30):
@@ -22,6 +29,10 @@ def wait_for(condition, timeout=30):
             return result
         time.sleep(0.05)
     raise AssertionError(f"Timed out after {timeout}s waiting for {condition}")
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
 
 
 def free_ports(count):
@@ -161,3 +172,177 @@ def start_seaweedfs(weed, directory):
         stop(process)
         raise
     return process, server
+
+
+def find_tool(name):
+    """A program from the virtualenv, PATH or the system folders nginx lives in; None if it is not installed."""
+    return shutil.which(name, path=f"{BIN}:{os.environ['PATH']}:/usr/sbin:/sbin")
+
+
+def tool(name):
+    path = find_tool(name)
+    if path is None:
+        raise FileNotFoundError(f"`{name}` is not installed")
+    return path
+
+
+class Stack:
+    """nginx with deploy/nginx/appeals.conf in front of deploy/Procfile's processes, everything in one folder.
+
+    The environment must name the database (DATABASE_URL); the rest has values for one machine.
+    """
+
+    def __init__(self, directory, **environment):
+        self.directory = directory
+        self.https_port, self.http_port, self.web_port = free_ports(3)
+        self.site_url = f"https://127.0.0.1:{self.https_port}"
+        self.certificate = directory / "tls.pem"
+        self.logs = directory / "logs"
+        self.processes = []
+        self.last_health = None
+        self.procfile = parse_procfile((BASE_DIR / "deploy" / "Procfile").read_text()).processes
+        self.environment = {
+            **os.environ,
+            "PATH": f"{BIN}:{os.environ['PATH']}",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "stack-test-secret-key",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SITE_URL": self.site_url,
+            "BEHIND_TLS_PROXY": "true",
+            "CELERY_BROKER_URL": "",
+            "CACHE_URL": "locmemcache://",
+            "EMAIL_URL": "consolemail://",
+            "CLAMD_ADDRESS": "",
+            "VAR_DIR": str(directory / "var"),
+            "UPLOAD_DIR": str(directory / "uploads"),
+            "WEB_BIND": f"127.0.0.1:{self.web_port}",
+            **environment,
+        }
+        for folder in ("var", "uploads", "logs", "nginx", "cache"):
+            (directory / folder).mkdir()
+
+    def start(self, *processes, more_servers=""):
+        """nginx (with more_servers, nginx server blocks of a benchmark's own, beside the site), and the
+        named processes under honcho, as deploy/Procfile says to run them; returns once /healthz answers."""
+        self.start_nginx(more_servers)
+        if processes:
+            honcho = [tool("honcho"), "--no-colour", "-e", "/dev/null", "-f", "deploy/Procfile", "start", *processes]
+            self.spawn(honcho, "honcho.log", env=self.environment)
+        try:
+            wait_for(self.healthy, timeout=60)
+        except AssertionError:
+            raise AssertionError(f"/healthz answered {self.last_health}\n{self.log_tails()}") from None
+
+    def start_nginx(self, more_servers=""):
+        subprocess.run(
+            [tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(self.directory / "tls.key"), "-out", str(self.certificate)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        site = subprocess.run(
+            [BASE_DIR / "deploy" / "nginx" / "render"],
+            env={
+                "PATH": os.environ["PATH"],
+                "SERVER_NAME": "127.0.0.1",
+                "SITE_URL": self.site_url,
+                "TLS_CERTIFICATE": str(self.certificate),
+                "TLS_CERTIFICATE_KEY": str(self.directory / "tls.key"),
+                "HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
+                "HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
+                "APP_SERVER": f"127.0.0.1:{self.web_port}",
+                "EVIDENCE_ROOT": self.environment.get("EVIDENCE_ROOT", "/nonexistent"),
+                "NGINX_CACHE_DIR": str(self.directory / "cache"),
+                "NGINX_LOG_DIR": str(self.logs),
+            },
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        (self.directory / "appeals.conf").write_text(site)
+        temp = self.directory / "nginx"
+        # What Debian's nginx.conf gives the site's file, with everything kept in this folder.
+        (self.directory / "nginx.conf").write_text(f"""
+            {"user root;" if os.geteuid() == 0 else ""}
+            daemon off;
+            worker_processes auto;
+            pid {temp}/nginx.pid;
+            error_log {self.logs}/error.log warn;
+            events {{ worker_connections 768; }}
+            http {{
+                sendfile on;
+                tcp_nopush on;
+                gzip on;
+                include /etc/nginx/mime.types;
+                default_type application/octet-stream;
+                client_body_temp_path {temp}/body;
+                proxy_temp_path {temp}/proxy;
+                fastcgi_temp_path {temp}/fastcgi;
+                uwsgi_temp_path {temp}/uwsgi;
+                scgi_temp_path {temp}/scgi;
+                include {self.directory}/appeals.conf;
+                {more_servers}
+            }}
+        """)
+        nginx = [tool("nginx"), "-c", str(self.directory / "nginx.conf"), "-e", str(self.logs / "error.log")]
+        self.spawn(nginx, "nginx.log")
+
+    def start_process(self, name, cpus=None):
+        """One of the Procfile's processes on its own, in a process group of its own so that it can be killed
+        whole (kill()), and pinned to the given CPUs (taskset's list, e.g. "0") if any."""
+        pinned = [tool("taskset"), "--cpu-list", cpus] if cpus else []
+        log = f"{name}-{sum(1 for _ in self.logs.glob(f'{name}-*.log')) + 1}.log"
+        command = [*pinned, "/bin/sh", "-c", self.procfile[name]]
+        return self.spawn(command, log, env=self.environment, start_new_session=True)
+
+    def kill(self, process):
+        """SIGKILL to a process started by start_process and to its children, as when its machine dies."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def spawn(self, command, log, **options):
+        with (self.logs / log).open("w") as output:
+            process = subprocess.Popen(command, cwd=BASE_DIR, stdout=output, stderr=subprocess.STDOUT, **options)
+        self.processes.append(process)
+        return process
+
+    def healthy(self):
+        for process in self.processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args[0]} stopped:\n{self.log_tails()}")
+        try:
+            response = self.session().get(self.url("/healthz"), timeout=30)
+        except requests.RequestException as error:
+            self.last_health = error
+        else:
+            self.last_health = f"{response.status_code} {response.text[:500]}"
+            if response.status_code == 200:
+                return True
+        time.sleep(0.2)
+        return False
+
+    def log_tails(self):
+        return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in sorted(self.logs.iterdir()))
+
+    def url(self, path):
+        return urljoin(self.site_url, path)
+
+    def session(self):
+        session = requests.Session()
+        # Only this stack's certificate, whatever CA bundle or proxy the environment names.
+        session.trust_env = False
+        session.verify = str(self.certificate)
+        return session
+
+    def stop(self):
+        # All at once: a Celery worker takes seconds to shut down warm.
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

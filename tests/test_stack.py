@@ -10,13 +10,11 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urljoin
 
 import environ
 import pytest
-import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
@@ -26,11 +24,10 @@ from tests.appeals.images import make_image
 from tests.conftest import require
 from tests.factories import make_appeal
 from tests.officers import authenticator, current_code, make_triage_officer, team_with_submission, tiny_mp4
-from tests.services import free_ports, start_redis, stop, wait_for
+from tests.services import Stack, find_tool, free_ports, start_redis, stop, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 BASE_DIR = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 ANSWERS = {
     "": {"account": "A man in a grey hoodie fired twice towards the officers, then ran towards the shops."},
     "when": {"seen_on_0": "18", "seen_on_1": "3", "seen_on_2": "2021", "seen_at_time": "7:10pm"},
@@ -38,147 +35,6 @@ ANSWERS = {
     "connection": {"relationship": Submission.Relationship.SAW_OR_HEARD},
     "contact": {"contact_choice": "anonymous"},
 }
-
-
-def tool(name):
-    path = shutil.which(name, path=f"{BIN}:{os.environ['PATH']}:/usr/sbin:/sbin")
-    require(path is not None, f"`{name}`")
-    return path
-
-
-class Stack:
-    """nginx with deploy/nginx/appeals.conf, and the Procfile's processes, for one test."""
-
-    def __init__(self, directory, **environment):
-        self.directory = directory
-        self.https_port, self.http_port, self.web_port = free_ports(3)
-        self.site_url = f"https://127.0.0.1:{self.https_port}"
-        self.certificate = directory / "tls.pem"
-        self.logs = directory / "logs"
-        self.processes = []
-        self.last_health = None
-        database = connection.settings_dict
-        self.environment = {
-            **os.environ,
-            "PATH": f"{BIN}:{os.environ['PATH']}",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DEBUG": "false",
-            "SECRET_KEY": "stack-test-secret-key",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SITE_URL": self.site_url,
-            "BEHIND_TLS_PROXY": "true",
-            "DATABASE_URL": (
-                f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:{database['PORT'] or 5432}"
-                f"/{database['NAME']}"
-            ),
-            "CELERY_BROKER_URL": "",
-            "CACHE_URL": "locmemcache://",
-            "EMAIL_URL": "consolemail://",
-            "CLAMD_ADDRESS": "",
-            "VAR_DIR": str(directory / "var"),
-            "UPLOAD_DIR": str(directory / "uploads"),
-            "WEB_BIND": f"127.0.0.1:{self.web_port}",
-            **environment,
-        }
-        for folder in ("var", "uploads", "logs", "nginx", "cache"):
-            (directory / folder).mkdir()
-
-    def start(self, *processes):
-        self.start_nginx()
-        honcho = [tool("honcho"), "--no-colour", "-e", "/dev/null", "-f", "deploy/Procfile", "start", *processes]
-        self.spawn(honcho, "honcho.log", env=self.environment)
-        try:
-            wait_for(self.healthy, timeout=60)
-        except AssertionError:
-            raise AssertionError(f"/healthz answered {self.last_health}\n{self.log_tails()}") from None
-
-    def start_nginx(self):
-        subprocess.run(
-            [tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-             "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-             "-keyout", str(self.directory / "tls.key"), "-out", str(self.certificate)],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        site = subprocess.run(
-            [BASE_DIR / "deploy" / "nginx" / "render"],
-            env={
-                "PATH": os.environ["PATH"],
-                "SERVER_NAME": "127.0.0.1",
-                "SITE_URL": self.site_url,
-                "TLS_CERTIFICATE": str(self.certificate),
-                "TLS_CERTIFICATE_KEY": str(self.directory / "tls.key"),
-                "HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
-                "HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
-                "APP_SERVER": f"127.0.0.1:{self.web_port}",
-                "EVIDENCE_ROOT": self.environment.get("EVIDENCE_ROOT", "/nonexistent"),
-                "NGINX_CACHE_DIR": str(self.directory / "cache"),
-                "NGINX_LOG_DIR": str(self.logs),
-            },
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        (self.directory / "appeals.conf").write_text(site)
-        temp = self.directory / "nginx"
-        # What a distribution's nginx.conf gives the site's file, with everything kept in this test's folder.
-        (self.directory / "nginx.conf").write_text(f"""
-            {"user root;" if os.geteuid() == 0 else ""}
-            daemon off;
-            worker_processes 1;
-            pid {temp}/nginx.pid;
-            error_log {self.logs}/error.log warn;
-            events {{ worker_connections 256; }}
-            http {{
-                include /etc/nginx/mime.types;
-                default_type application/octet-stream;
-                client_body_temp_path {temp}/body;
-                proxy_temp_path {temp}/proxy;
-                fastcgi_temp_path {temp}/fastcgi;
-                uwsgi_temp_path {temp}/uwsgi;
-                scgi_temp_path {temp}/scgi;
-                include {self.directory}/appeals.conf;
-            }}
-        """)
-        nginx = [tool("nginx"), "-c", str(self.directory / "nginx.conf"), "-e", str(self.logs / "error.log")]
-        self.spawn(nginx, "nginx.log")
-
-    def spawn(self, command, log, **options):
-        with (self.logs / log).open("w") as output:
-            process = subprocess.Popen(command, cwd=BASE_DIR, stdout=output, stderr=subprocess.STDOUT, **options)
-        self.processes.append(process)
-        return process
-
-    def healthy(self):
-        for process in self.processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"{process.args[0]} stopped:\n{self.log_tails()}")
-        try:
-            response = self.session().get(self.url("/healthz"), timeout=30)
-        except requests.RequestException as error:
-            self.last_health = error
-        else:
-            self.last_health = f"{response.status_code} {response.text[:500]}"
-            if response.status_code == 200:
-                return True
-        time.sleep(0.2)
-        return False
-
-    def log_tails(self):
-        return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in sorted(self.logs.iterdir()))
-
-    def url(self, path):
-        return urljoin(self.site_url, path)
-
-    def session(self):
-        session = requests.Session()
-        # Only this stack's certificate, whatever CA bundle or proxy the environment names.
-        session.trust_env = False
-        session.verify = str(self.certificate)
-        return session
-
-    def stop(self):
-        for process in reversed(self.processes):
-            stop(process, timeout=20)
 
 
 @pytest.fixture(scope="session")
@@ -204,14 +60,19 @@ def static_root(tmp_path_factory):
 def stack(transactional_db, tmp_path, request):
     """Starts the stack with the given processes and settings; stops it after the test."""
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL), shared with the stack's processes")
-    tool("nginx")
+    for name in ("nginx", "openssl", "honcho"):
+        require(find_tool(name) is not None, f"`{name}`")
+    database = connection.settings_dict
+    database_url = (
+        f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:{database['PORT'] or 5432}"
+        f"/{database['NAME']}"
+    )
     started = []
 
     def start(*processes, **environment):
         (tmp_path / "stack").mkdir()
-        started.append(
-            Stack(tmp_path / "stack", STATIC_ROOT=str(request.getfixturevalue("static_root")), **environment)
-        )
+        static_root = str(request.getfixturevalue("static_root"))
+        started.append(Stack(tmp_path / "stack", DATABASE_URL=database_url, STATIC_ROOT=static_root, **environment))
         started[0].start(*processes)
         return started[0]
 

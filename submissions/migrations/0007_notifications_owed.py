@@ -7,7 +7,8 @@ from django.db import migrations, models
 def mark_existing_as_notified(apps, schema_editor):
     # They were notified when they arrived, or the email was lost long ago: never email officers about them now.
     Submission = apps.get_model("submissions", "Submission")
-    Submission.objects.update(officers_notified_at=models.F("created_at"))
+    # The migrating connection's own database: `migrate --database owner` must not write through DATABASE_URL's.
+    Submission.objects.using(schema_editor.connection.alias).update(officers_notified_at=models.F("created_at"))
 
 
 class Migration(migrations.Migration):

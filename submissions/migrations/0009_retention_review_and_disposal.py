@@ -9,7 +9,10 @@ def set_review_dates(apps, schema_editor):
     from submissions.models import Submission as CurrentSubmission
 
     Submission = apps.get_model("submissions", "Submission")
-    for submission in Submission.objects.filter(state__in=CurrentSubmission.DECISIONS, decided_at__isnull=False):
+    decided = Submission.objects.using(schema_editor.connection.alias).filter(
+        state__in=CurrentSubmission.DECISIONS, decided_at__isnull=False
+    )
+    for submission in decided:
         submission.review_on = CurrentSubmission.review_date(submission.state, submission.decided_at)
         submission.save(update_fields=["review_on"])
 

@@ -3,7 +3,11 @@
 The whole suite runs as that role (tests/conftest.py), which shows the application still does all it needs.
 """
 
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -125,6 +129,45 @@ def test_a_new_table_is_only_readable_until_the_owner_grants_again(database_owne
     finally:
         with connected_as(**database_owner):
             run("DROP TABLE scratch_added_by_a_migration")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_database_is_migrated_by_its_owner_while_the_site_connects_as_its_own_role(database_owner):
+    """The deploy as the README gives it: `migrate --database owner` then `grant_app_role`, with DATABASE_URL
+    naming the site's role. Every migration must write through the owner's connection: one that used
+    DATABASE_URL's would wait for the owner's own lock on the table."""
+    database = connection.settings_dict
+    name = f"{database['NAME']}_deploy"
+    address = f"{database['HOST']}:{database['PORT'] or 5432}/{name}"
+    owner = f"{database_owner['user']}:{database_owner['password']}"
+    with connected_as(**database_owner), connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": f"postgres://{APP_ROLE}@{address}",
+        "DATABASE_OWNER_URL": f"postgres://{owner}@{address}",
+        "CELERY_BROKER_URL": "",
+        # A statement waiting for a lock fails instead of hanging the test.
+        "PGOPTIONS": "-c lock_timeout=10s",
+    }
+    try:
+        for command in (["migrate", "--database", "owner", "--noinput"], ["grant_app_role"]):
+            done = subprocess.run(
+                [sys.executable, "manage.py", *command],
+                cwd=Path(__file__).resolve().parent.parent.parent,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert done.returncode == 0, done.stderr[-3000:]
+        assert f"{APP_ROLE} may now do what the application needs" in done.stdout
+    finally:
+        with connected_as(**database_owner), connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 @pytest.mark.django_db(transaction=True)

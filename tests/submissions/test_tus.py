@@ -265,6 +265,20 @@ def test_requests_need_the_tus_version_and_the_submission_token(client, auth, su
     assert client.post("/uploads", headers={**auth}).status_code == 400
 
 
+@pytest.mark.parametrize("number", ["²", "¹0"])
+def test_a_length_or_offset_in_digits_other_than_0_to_9_is_a_bad_header(client, auth, submission, number):
+    assert client.post("/uploads", headers={**auth, "Upload-Length": number}).status_code == 400
+    location = create(client, auth, 10)["Location"]
+    response = client.generic(
+        "PATCH",
+        location,
+        data=b"x",
+        content_type="application/offset+octet-stream",
+        headers={**auth, "Upload-Offset": number},
+    )
+    assert response.status_code == 400
+
+
 def test_another_submission_cannot_touch_an_upload(client, auth, submission, demo):
     location = create(client, auth, 100)["Location"]
     other = make_submission(demo)
