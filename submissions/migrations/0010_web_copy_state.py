@@ -7,7 +7,8 @@ from django.utils import timezone
 def record_web_copies(apps, schema_editor):
     # Files made ready before the web copy had a phase of its own: made, or owed (the sweep queues those).
     MediaFile = apps.get_model("submissions", "MediaFile")
-    ready = MediaFile.objects.filter(state="ready")
+    # Through the migrating connection: the site's own would wait for this migration's lock.
+    ready = MediaFile.objects.using(schema_editor.connection.alias).filter(state="ready")
     ready.filter(derivatives__kind="proxy").update(proxy_state="made", proxy_updated_at=timezone.now())
     ready.filter(metadata__kind="video").exclude(derivatives__kind="proxy").update(
         proxy_state="waiting", proxy_updated_at=timezone.now()
