@@ -11,9 +11,9 @@ clamd of its own, and files on local disk. Then, in one run:
    client of its own (aiohttp, its own TLS connection and cookies): the appeal page, every question page
    read and answered with its CSRF token, check answers, send, the receipt. Some then send 1 to 3 files
    with tus to their private link, BENCH_SURGE_FILES (1,000) in all, from a generated mix (MIX below).
-   Two media workers process them meanwhile; when 40% of the witnesses have their receipts, one worker is
-   killed with SIGKILL (its whole process group) and started again five seconds later. No witness starts
-   after 14 minutes into the run (so on a slow day fewer than all of them are counted).
+   Two media workers process them meanwhile; when 40% of the witnesses have their receipts (or after two
+   minutes), one worker is killed with SIGKILL (its whole process group) and started again 5 s later.
+   No witness starts after 14 minutes into the run (so on a slow day fewer than all of them are counted).
    - accepted_per_min: receipts per minute, from the first witness's start to the last receipt.
    - page_p99_ms: every request from the first question to the receipt (not the appeal page, which nginx
      serves from its cache, nor the uploads).
@@ -71,7 +71,10 @@ DATABASE = "bench_surge"
 STARTED = time.monotonic()
 SURGE_UNTIL = STARTED + 14 * 60
 DRAIN_UNTIL = STARTED + 16 * 60
-KILL_AFTER = 0.4
+# A media worker is killed when this share of the witnesses have their receipts, or this long into the
+# surge if that comes first (a slow day).
+KILL_AFTER_RECEIPTS = 0.4
+KILL_AFTER_SECONDS = 120
 CHUNK = 8 * 1024 * 1024
 GiB = 1024**3
 APPEAL = "/appeals/shots-fired-at-officers-grahame-park-colindale/"
@@ -184,7 +187,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Count  # noqa: E402
+from django.db.models import Count, Q  # noqa: E402
 
 from submissions.models import Derivative, MediaFile, Submission, Upload  # noqa: E402
 from tests.services import Stack, free_ports, start_redis, stop  # noqa: E402
@@ -406,8 +409,17 @@ def stop_workers(workers):
         worker.wait(timeout=60)
 
 
-def final(media_file_ids):
-    return MediaFile.objects.filter(pk__in=media_file_ids).exclude(state__in=MediaFile.PENDING_STATES)
+def with_poster(media_file_ids):
+    """The files officers can see a picture of (a poster, or a photo's preview), or whose processing ended in
+    a problem they are told about."""
+    shown = Q(derivatives__kind__in=POSTER_KINDS) | Q(state__in=MediaFile.PROBLEM_STATES)
+    return MediaFile.objects.filter(shown, pk__in=media_file_ids).distinct()
+
+
+def done_by_media_workers(media_file_ids):
+    """The files with a poster that no media worker holds any more: all the media queue does is done (a web
+    proxy made on a queue of its own may still be to come)."""
+    return with_poster(media_file_ids).exclude(state=MediaFile.State.PROCESSING)
 
 
 def media_file_ids(witnesses):
@@ -474,7 +486,7 @@ def scale_run(stack, clips, cpus, numbers):
         return MediaFile.objects.filter(pk__in=ids).exclude(state=MediaFile.State.RECEIVED).exists()
 
     def all_done():
-        return final(ids).count() == len(ids)
+        return done_by_media_workers(ids).count() == len(ids)
 
     wait_until(first_claimed, timeout=120, every=0.05)
     started, cpu_at_start = time.time(), cpu_seconds()["media"]
@@ -491,12 +503,14 @@ def surge(stack, witnesses):
     killed = {}
 
     async def kill_one_worker_and_restart_it(walkers):
-        while len(timings.receipts) < KILL_AFTER * len(witnesses):
+        while len(timings.receipts) < KILL_AFTER_RECEIPTS * len(witnesses):
             if walkers.done():
                 return
+            if time.time() - started > KILL_AFTER_SECONDS:
+                break
             await asyncio.sleep(0.2)
         stack.kill(workers[0])
-        killed["receipts"] = len(timings.receipts)
+        killed["receipts"], killed["seconds"] = len(timings.receipts), time.time() - started
         await asyncio.sleep(5)
         workers[0] = stack.start_process("media")
 
@@ -524,12 +538,12 @@ def surge(stack, witnesses):
 
     ids = media_file_ids(witnesses)
 
-    def everything_processed():
-        return final(ids).count() == len(ids)
+    def every_poster_made():
+        return with_poster(ids).count() == len(ids)
 
-    while not everything_processed() and time.monotonic() < DRAIN_UNTIL:
+    while not every_poster_made() and time.monotonic() < DRAIN_UNTIL:
         time.sleep(15)
-        print(f"  {time.time() - started:4.0f} s: {final(ids).count()} of {len(ids)} files processed", flush=True)
+        print(f"  {time.time() - started:4.0f} s: {with_poster(ids).count()} of {len(ids)} posters made", flush=True)
     drained = time.time() - started
     LOAD["at the end of processing"] = os.getloadavg()
     stop_workers(workers)
@@ -762,15 +776,18 @@ def main():
         f"{percentile(timings.appeal, 0.99) * 1000:.0f} ms"
     )
     print(
-        f"  {files} files sent with tus; all processed {drained:.0f} s after the first witness started; "
-        f"states: {', '.join(f'{state} {count}' for state, count in sorted(states.items()))}"
+        f"  {files} files sent with tus; waited for posters until {drained:.0f} s after the first witness "
+        f"started; states then: {', '.join(f'{state} {count}' for state, count in sorted(states.items()))}"
     )
     print(
         f"  poster visible after the last byte: p50 {poster_p50:.1f} s, p99 {poster_p99:.1f} s, "
         f"{sum(wait is None for wait in waits)} never"
     )
     if killed:
-        print(f"  a media worker was killed (SIGKILL) after {killed['receipts']} receipts and restarted 5 s later")
+        print(
+            f"  a media worker was killed (SIGKILL) {killed['seconds']:.0f} s into the surge, after "
+            f"{killed['receipts']} receipts, and started again 5 s later"
+        )
     else:
         print("  NO media worker was killed: the witnesses were done first")
     if not_started := sum(1 for witness in witnesses if not witness.account):
