@@ -9,7 +9,7 @@ export SITE_URL ?= http://$(HOST):$(PORT)
 # Local development unless the environment says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test lint format bench bench-attack vendor worker
+.PHONY: run test lint format bench bench-surge bench-attack vendor worker
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
@@ -62,6 +62,12 @@ bench: $(VENV)/.dev-installed
 bench-attack: $(VENV)/.dev-installed
 	@scripts/system-packages.sh test
 	$(BIN)/python bench/attack.py
+
+# The viral-day surge on the whole stack (bench/surge.py): up to 20 minutes, so not part of `make bench`.
+# Needs a PostgreSQL server (BENCH_POSTGRES_URL, a superuser's URL; default postgres@127.0.0.1:5432).
+bench-surge: $(VENV)/.dev-installed
+	@scripts/system-packages.sh test
+	$(BIN)/python bench/surge.py
 
 # Maintainers only: needs Node and npm.
 vendor:

@@ -67,14 +67,14 @@ def floor(source, target, durable=False):
     return elapsed, hasher.hexdigest()
 
 
-def send_patch(location, source, offset, length, auth):
+def send_patch(port, location, source, offset, length, auth):
     """One PATCH whose body goes from the page cache to the socket by sendfile, as curl would, so the
     client spends as little of the shared CPU as it can."""
-    with socket.create_connection(("127.0.0.1", PORT), timeout=600) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=600) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         headers = {
             **auth,
-            "Host": f"127.0.0.1:{PORT}",
+            "Host": f"127.0.0.1:{port}",
             "Upload-Offset": str(offset),
             "Content-Type": "application/offset+octet-stream",
             "Content-Length": str(length),
@@ -87,11 +87,12 @@ def send_patch(location, source, offset, length, auth):
         return response.status, response.read()
 
 
-def tus_upload(path, name):
-    """Upload one file with 8 MiB PATCHes; returns the seconds from creation to the last answer."""
+def tus_upload(path, name, port=PORT, token=TOKEN, headers=None):
+    """Upload one file with 8 MiB PATCHes to the tus server on the port; returns the seconds from creation to
+    the last answer. `headers` go with every request (X-Forwarded-Proto, say, in place of a proxy)."""
     size = path.stat().st_size
-    auth = {"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {TOKEN}"}
-    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=600)
+    auth = {"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {token}", **(headers or {})}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     started = time.perf_counter()
     connection.request("POST", "/uploads", headers={**auth, "Upload-Length": str(size), "Upload-Metadata": name})
     response = connection.getresponse()
@@ -102,7 +103,7 @@ def tus_upload(path, name):
     with open(path, "rb") as source:
         for offset in range(0, size, CHUNK):
             for _attempt in range(50):
-                status, body = send_patch(location, source, offset, min(CHUNK, size - offset), auth)
+                status, body = send_patch(port, location, source, offset, min(CHUNK, size - offset), auth)
                 if status != 423:
                     break
                 time.sleep(0.05)

@@ -1,4 +1,8 @@
-"""Runs every benchmark script in this folder (bench_*.py), one after another, and prints their figures."""
+"""Runs every benchmark script in this folder (bench_*.py), one after another, and prints their figures.
+
+bench/surge.py, the viral-day surge on the whole stack, takes up to 20 minutes and runs on its own:
+`make bench-surge`.
+"""
 
 import subprocess
 import sys
