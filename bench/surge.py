@@ -693,10 +693,8 @@ def main():
     try:
         # As at each deploy.
         manage(stack, "collectstatic", "--noinput")
-        # As the owner on the default connection: `migrate --database owner` waits for ever, as the data
-        # migrations (submissions 0007 and 0009) write through the default connection, the site's role,
-        # which the owner's open ALTER TABLE blocks.
-        manage(stack, "migrate", "--noinput", DATABASE_URL=OWNER_URL)
+        # As at each deploy: migrated by the tables' owner.
+        manage(stack, "migrate", "--noinput", "--database", "owner")
         manage(stack, "grant_app_role")
         manage(stack, "load_demo")
         (static_port,) = free_ports(1)
