@@ -305,7 +305,8 @@ def report_cpu_per_minute(work):
     print(
         f"CPU seconds per minute of footage, first look and web proxy ({minutes:.1f} minutes, CPU of the tools): "
         f"before (all transcoded) {before / minutes:.1f}, after (copied where browsers play it) "
-        f"{after / minutes:.1f}, ratio {after / before:.2f}; the first look alone {first_look / minutes:.1f}",
+        f"{after / minutes:.1f}, ratio {after / before:.2f}; the web proxy alone {(before - first_look) / minutes:.1f} "
+        f"and {(after - first_look) / minutes:.1f}, ratio {(after - first_look) / (before - first_look):.2f}",
         flush=True,
     )
 

@@ -682,7 +682,8 @@ def check_copy(path: Path, original: Path, description: dict):
 
 
 def transcode_proxy(original: Path, output: Path, description: dict, heartbeat=None) -> Product:
-    """A web proxy re-encoded to H.264/AAC of at most 720p: minutes of both cores for each hour of footage."""
+    """A web proxy re-encoded to H.264/AAC of at most 720p, which keeps both cores busy for a good part of the
+    footage's length."""
     width, height = proxy_size(description)
     duration = description.get("duration") or 60
     timeout = max(settings.MEDIA_FRAME_TIMEOUT, duration * settings.MEDIA_PROXY_TIME_FACTOR)
