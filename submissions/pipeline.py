@@ -157,8 +157,8 @@ def run_pipeline(media_file, attempt):
 
     proxy_state = MediaFile.ProxyState.NONE
     with media.work_folder() as work, local_original(media_file, work) as original:
-        # Hashed while the scanner reads it: the file is read once, and verified before anything is recorded
-        # about it but its scan.
+        # Hashed while the scanner reads it, so the file is read once; one that does not match fails, whatever
+        # the scan found.
         with ThreadPoolExecutor(max_workers=1) as hashing:
             matches = hashing.submit(media_file.matches_record, original)
             if media_file.scan_state == MediaFile.ScanState.PENDING:

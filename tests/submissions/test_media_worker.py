@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from submissions.models import Derivative, MediaFile, Submission
-from submissions.pipeline import process_media_file
+from submissions.pipeline import make_web_proxy, process_media_file
 from submissions.references import hash_upload_token
 from tests.conftest import require
 from tests.factories import make_appeal, make_submission
@@ -51,6 +51,22 @@ def test_the_same_task_delivered_twice_gives_one_result(celery_worker_on_redis, 
     assert state_of(media_file) == MediaFile.State.READY
     assert media_file.attempts == 1
     assert sorted(media_file.derivatives.values_list("kind", flat=True)) == ["contact_sheet", "poster", "proxy"]
+
+
+def test_a_real_worker_makes_the_first_look_then_the_web_proxy_from_its_own_queue(
+    celery_worker_on_redis, clamd, samples
+):
+    media_file = store_media_file(make_submission(make_appeal()), samples.hevc_mov_with_gps(), "IMG_0001.MOV")
+    handled = worker_state.total_count[make_web_proxy.name]
+    process_media_file.delay(media_file.pk)
+
+    wait_for(lambda: MediaFile.objects.filter(pk=media_file.pk, proxy_state="made").exists(), timeout=60)
+    media_file.refresh_from_db()
+    assert worker_state.total_count[make_web_proxy.name] == handled + 1
+    derivatives = {derivative.kind: derivative for derivative in media_file.derivatives.all()}
+    # Ready (updated_at is the first look's last write) before the transcode stored its proxy.
+    assert derivatives["poster"].created_at < media_file.updated_at < derivatives["proxy"].created_at
+    assert "libx264" in derivatives["proxy"].arguments
 
 
 def test_an_infected_file_is_quarantined_by_the_worker(celery_worker_on_redis, clamd):

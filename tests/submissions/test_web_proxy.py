@@ -212,3 +212,28 @@ def test_a_web_proxy_that_keeps_failing_is_retried_a_bounded_number_of_times(set
         "Failed: OSError: [Errno 28] No space left on device",
         ["contact_sheet", "poster"],
     ]
+
+
+@pytest.mark.parametrize(
+    ("told", "refusal"),
+    [
+        ({}, None),
+        ({"video_frames": 31}, "The proxy has 30 video frames, not 31"),
+        ({"duration": 3.0}, "The proxy lasts 2.0 seconds, not 3.0"),
+        ({"audio_codec": "aac"}, "The proxy has no sound"),
+    ],
+    ids=["as the original", "a frame short", "too short", "without the sound"],
+)
+def test_a_stream_copy_is_checked_against_what_the_original_holds(samples, tmp_path, told, refusal):
+    silent = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15", "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p"]
+    samples.ffmpeg("silent.mp4", *silent)
+    original = samples.directory / "silent.mp4"
+    description = media.describe_video(media.probe(original))
+    assert (description["video_frames"], "audio_codec" in description) == (30, False)
+    copy = media.copy_proxy(original, tmp_path / "copy.mp4", description)
+
+    if refusal is None:
+        media.check_copy(copy.path, original, description)
+        return
+    with pytest.raises(media.Unprocessable, match=refusal):
+        media.check_copy(copy.path, original, description | told)
