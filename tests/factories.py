@@ -1,9 +1,11 @@
 """Plain helpers that build valid rows for tests."""
 
+import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils.text import slugify
 
 from appeals.models import Appeal
@@ -70,3 +72,21 @@ def make_submission(appeal, upload_token=None, **fields):
         submission.set_upload_token(upload_token)
     submission.save()
     return submission
+
+
+def run_twice_at_once(task, *args):
+    """Run a Celery task eagerly on two threads released together, as two workers given the same message."""
+    start = threading.Barrier(2)
+
+    def worker():
+        start.wait()
+        try:
+            task.apply(args=list(args))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -22,7 +22,7 @@ from submissions import media
 from submissions.models import Derivative, MediaFile, Notification
 from submissions.pipeline import process_media_file, sweep_stuck_media
 from tests.conftest import CLAMD_TEST_MAX_BYTES, require
-from tests.factories import make_appeal, make_submission
+from tests.factories import make_appeal, make_submission, run_twice_at_once
 from tests.officers import sign_in, team_with_submission
 from tests.services import wait_for
 from tests.submissions.conftest import EICAR, huge_png, photo_with_exif, store_media_file
@@ -106,20 +106,7 @@ def test_running_the_task_again_leaves_one_set_of_derivatives(samples):
 def test_two_workers_at_once_leave_one_set_of_derivatives(samples):
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL) for concurrent workers")
     media_file = store_media_file(make_submission(make_appeal()), samples.h264_mp4())
-    start = threading.Barrier(2)
-
-    def worker():
-        start.wait()
-        try:
-            process_media_file.apply(args=[media_file.pk])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_twice_at_once(process_media_file, media_file.pk)
 
     media_file.refresh_from_db()
     assert media_file.state == MediaFile.State.READY

@@ -2,7 +2,6 @@
 under a hold of its own, retried a bounded number of times, and its failure is the web copy's alone."""
 
 import os
-import threading
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from submissions import media
 from submissions.models import Derivative, MediaFile
 from submissions.pipeline import make_web_proxy, process_media_file, sweep_stuck_media
 from tests.conftest import require
-from tests.factories import make_appeal, make_submission
+from tests.factories import make_appeal, make_submission, run_twice_at_once
 from tests.officers import sign_in, team_with_submission
 from tests.submissions.conftest import store_media_file
 
@@ -117,20 +116,7 @@ def test_a_second_proxy_task_while_one_holds_the_lease_does_nothing(samples, que
 def test_two_proxy_workers_at_once_make_one_transcode(samples, queued, transcodes):
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL) for concurrent workers")
     media_file = first_look(hevc_file(samples))
-    start = threading.Barrier(2)
-
-    def worker():
-        start.wait()
-        try:
-            make_web_proxy.apply(args=[media_file.pk])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_twice_at_once(make_web_proxy, media_file.pk)
 
     media_file.refresh_from_db()
     assert transcodes == [MediaFile.State.READY]
