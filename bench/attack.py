@@ -66,7 +66,7 @@ CLAMD_MAX_BYTES = 2 * MiB
 CLIENT_ADDRESS = "127.0.0.2"
 # A request that takes longer than this counts as a hang.
 REQUEST_TIMEOUT = 60
-PROCESSES = ("web", "media", "notify", "beat")
+PROCESSES = ("web", "uploads", "media", "notify", "beat")
 
 
 def database_url(user, name=DATABASE_NAME):
@@ -262,13 +262,14 @@ def site_answers(attack):
     try:
         health = attack.client.get(attack.url("/healthz"), timeout=REQUEST_TIMEOUT)
         page = attack.client.get(attack.url(APPEAL), timeout=REQUEST_TIMEOUT)
+        tus = attack.client.options(attack.url("/uploads"), timeout=REQUEST_TIMEOUT)
     except requests.RequestException:
         return False
-    return health.status_code == 200 and page.status_code == 200
+    return health.status_code == 200 and page.status_code == 200 and tus.status_code == 204
 
 
 def wait_serving(attack, timeout=120):
-    wait_until("the site to serve (healthz and the appeal page)", lambda: site_answers(attack), timeout)
+    wait_until("the site to serve (healthz, the appeal page and tus)", lambda: site_answers(attack), timeout)
 
 
 # The witness journey ---------------------------------------------------------------------------------------
@@ -912,8 +913,8 @@ def production_headers_are_sent(attack):
         expect(directive in policy, f"the CSP lacks {directive}: {policy}")
     expect("csp=" in page.headers.get("Reporting-Endpoints", ""), "no Reporting-Endpoints")
     session = browser(attack)
-    for port in (attack.stack.http_port, attack.stack.web_port):
-        # nginx's plain HTTP server, then gunicorn's, reached without nginx: both send browsers to HTTPS.
+    for port in (attack.stack.http_port, attack.stack.web_port, attack.stack.uploads_port):
+        # nginx's plain HTTP server, then the two gunicorns', reached without nginx: all send browsers to HTTPS.
         plain = session.get(f"http://127.0.0.1:{port}{APPEAL}", allow_redirects=False, timeout=REQUEST_TIMEOUT)
         expect(plain.status_code == 301 and plain.headers["Location"].startswith("https://"), f"plain HTTP on {port}")
     first = session.get(attack.url(JOURNEY), timeout=REQUEST_TIMEOUT)
@@ -1097,7 +1098,7 @@ def a_web_server_killed_before_storing_a_whole_upload_leaves_it_to_the_sweep(att
                 lambda: waiting_backend('SELECT "submissions_submission".%'),
                 60,
             )
-            attack.stack.kill(attack.processes["web"])
+            attack.stack.kill(attack.processes["uploads"])
             attack.faults += 1
             terminate_backend(pid)
         finally:
@@ -1111,7 +1112,7 @@ def a_web_server_killed_before_storing_a_whole_upload_leaves_it_to_the_sweep(att
         upload_row.completed_at is None and upload_row.offset == len(content), "the upload was not left whole, unstored"
     )
     expect(upload_row.partial_path.stat().st_size == len(content), "the partial file is not whole")
-    attack.start("web")
+    attack.start("uploads")
     wait_serving(attack)
     run_task(attack, "submissions.tasks.store_whole_uploads")
     wait_until("the sweep to store the upload", lambda: Upload.objects.get(pk=upload_row.pk).completed_at, 120)
@@ -1183,11 +1184,11 @@ def dropped_database_connections_are_reopened(attack):
 def a_full_disk_refuses_uploads_politely_and_keeps_accounts(attack):
     token = give_information(attack)
     location = create_upload(attack, token, 1000)
-    stop(attack.processes["web"])
+    stop(attack.processes["uploads"])
     normal = attack.stack.environment
     attack.stack.environment = {**normal, "UPLOAD_MIN_FREE_BYTES": str(10**18)}
     try:
-        attack.start("web")
+        attack.start("uploads")
     finally:
         attack.stack.environment = normal
     wait_serving(attack)
@@ -1205,8 +1206,8 @@ def a_full_disk_refuses_uploads_politely_and_keeps_accounts(attack):
     expect(form.status_code == 503 and "Retry-After" in form.headers, f"the form answered {form.status_code}")
     kept = give_information(attack)
     expect(Submission.objects.filter(upload_token_hash=hash_upload_token(kept)).exists(), "the account was lost")
-    stop(attack.processes["web"])
-    attack.start("web")
+    stop(attack.processes["uploads"])
+    attack.start("uploads")
     wait_serving(attack)
     return "with no room, tus and the form answer 503 with Retry-After; a journey is still stored"
 

@@ -1,12 +1,13 @@
 """A viral day, compressed: the production stack on loopback, a thousand witnesses and a thousand files.
 
 Starts what deploy/ describes, with tests/services.py's Stack: nginx with deploy/nginx/appeals.conf over TLS,
-and deploy/Procfile's web (gunicorn), media workers, notify and beat, on a fresh PostgreSQL database of the
-server at BENCH_POSTGRES_URL (the site as the role that owns nothing, as in production), a Redis and a
-clamd of its own, and files on local disk. Then, in one run:
+and deploy/Procfile's web and uploads (gunicorn for pages, and for tus), media workers, notify and beat, on
+a fresh PostgreSQL database of the server at BENCH_POSTGRES_URL (the site as the role that owns nothing, as
+in production), a Redis and a clamd of its own, and files on local disk. Then, in one run:
 
 1. Scale: 40 files sent while no media worker runs, then processed by one worker pinned to one core, and
-   the same 40 again by two workers pinned to a core each (taskset). scale_2w = the second rate over the first.
+   the same 40 again by two workers pinned to a core each (taskset), with clamd, which scans every file,
+   pinned to the same cores. scale_2w = the second rate over the first.
 2. The surge: BENCH_SURGE_WITNESSES witnesses (1,000), BENCH_SURGE_CONCURRENCY (32) at a time, each a
    client of its own (aiohttp, its own TLS connection and cookies): the appeal page, every question page
    read and answered with its CSRF token, check answers, send, the receipt. Some then send 1 to 3 files
@@ -22,7 +23,7 @@ clamd of its own, and files on local disk. Then, in one run:
      counts as never, so that the whole run stays within 20 minutes.
 3. Peers, with the media workers stopped: the cached appeal page through nginx's cache against the same
    bytes as a static file from the same nginx, same TLS (wrk); a 1 GiB upload to the product's tus
-   endpoint (straight to gunicorn, which hashes and fsyncs the file) against the official Node tus server
+   endpoint (straight to the uploads' gunicorn, which hashes and fsyncs the file) against the official Node tus server
    (@tus/server with its file store, installed by scripts/tus-node.sh) from the same sendfile client.
 4. lost: receipts without the account stored as sent, uploads completed without a stored file, and stored
    files whose bytes on disk have another SHA-256 than the client's. Must be 0.
@@ -471,15 +472,18 @@ def wait_until(condition, timeout, every=0.1):
 # The phases ---------------------------------------------------------------------------------------------
 
 
-def scale_run(stack, clips, cpus, numbers):
+def scale_run(stack, clips, cpus, numbers, clamd_pid):
     """Files per minute by media workers pinned to the given cores, on the same 40 files each time, sent
-    by two witnesses numbered from `numbers`."""
+    by two witnesses numbered from `numbers`. clamd, which scans every file for them, is pinned to the same
+    cores: one worker on one core means its scans on that core too, not on the core left idle."""
     witnesses = [Witness(next(numbers), clips[0::2]), Witness(next(numbers), clips[1::2])]
     timings = Timings()
     asyncio.run(walk_all(stack.site_url, tls_for(stack), witnesses, timings, concurrency=1))
     if timings.errors:
         raise SystemExit(f"Sending the scale batch failed: {timings.errors}")
     ids = media_file_ids(witnesses)
+    subprocess.run(["taskset", "--all-tasks", "--cpu-list", "--pid", ",".join(cpus), str(clamd_pid)],
+                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     workers = [stack.start_process("media", cpus=cpu) for cpu in cpus]
 
     def first_claimed():
@@ -494,6 +498,8 @@ def scale_run(stack, clips, cpus, numbers):
     finished = max(MediaFile.objects.filter(pk__in=ids).values_list("updated_at", flat=True)).timestamp()
     MEDIA_CPU_PER_FILE.append((cpu_seconds()["media"] - cpu_at_start) / len(ids))
     stop_workers(workers)
+    subprocess.run(["taskset", "--all-tasks", "--cpu-list", "--pid", f"0-{os.cpu_count() - 1}", str(clamd_pid)],
+                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     return len(ids) / (finished - started) * 60, witnesses
 
 
@@ -613,7 +619,7 @@ def big_upload_against_node(stack, tokens):
         product, peer = [], []
         for token in tokens:
             product.append(
-                tus_upload(big, "filename YmlnLm1wNA==", port=stack.web_port, token=token,
+                tus_upload(big, "filename YmlnLm1wNA==", port=stack.uploads_port, token=token,
                            headers={"X-Forwarded-Proto": "https"})
             )  # fmt: skip
             peer.append(tus_upload(big, "filename YmlnLm1wNA==", port=node_port))
@@ -697,10 +703,11 @@ def main():
         manage(stack, "migrate", "--noinput", "--database", "owner")
         manage(stack, "grant_app_role")
         manage(stack, "load_demo")
+        clamd_pid = int((WORK / "clamav" / "clamd.pid").read_text())
         (static_port,) = free_ports(1)
         static_folder = WORK / "static-peer"
         static_folder.mkdir()
-        stack.start("web", "notify", "beat", more_servers=static_server(static_port, stack, static_folder))
+        stack.start("web", "uploads", "notify", "beat", more_servers=static_server(static_port, stack, static_folder))
         LOAD["with the stack started"] = os.getloadavg()
 
         print("Scale: 40 files by one media worker on core 0, then by two on cores 0 and 1, twice", flush=True)
@@ -709,7 +716,7 @@ def main():
         rates, checked = {1: [], 2: []}, []
         for _round in range(2):  # interleaved, the best of two each: the machine is shared
             for cpus in (["0"], ["0", "1"]):
-                rate, senders = scale_run(stack, clips, cpus, numbers)
+                rate, senders = scale_run(stack, clips, cpus, numbers, clamd_pid)
                 rates[len(cpus)].append(rate)
                 checked += senders
         one_worker, two_workers = max(rates[1]), max(rates[2])

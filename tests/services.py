@@ -194,7 +194,7 @@ class Stack:
 
     def __init__(self, directory, **environment):
         self.directory = directory
-        self.https_port, self.http_port, self.web_port = free_ports(3)
+        self.https_port, self.http_port, self.web_port, self.uploads_port = free_ports(4)
         self.site_url = f"https://127.0.0.1:{self.https_port}"
         self.certificate = directory / "tls.pem"
         self.logs = directory / "logs"
@@ -217,6 +217,7 @@ class Stack:
             "VAR_DIR": str(directory / "var"),
             "UPLOAD_DIR": str(directory / "uploads"),
             "WEB_BIND": f"127.0.0.1:{self.web_port}",
+            "UPLOADS_BIND": f"127.0.0.1:{self.uploads_port}",
             **environment,
         }
         for folder in ("var", "uploads", "logs", "nginx", "cache"):
@@ -224,13 +225,16 @@ class Stack:
 
     def start(self, *processes, more_servers=""):
         """nginx (with more_servers, nginx server blocks of a benchmark's own, beside the site), and the
-        named processes under honcho, as deploy/Procfile says to run them; returns once /healthz answers."""
+        named processes under honcho, as deploy/Procfile says to run them; returns once /healthz answers,
+        and the tus endpoint too if the uploads' gunicorn is among them."""
         self.start_nginx(more_servers)
         if processes:
             honcho = [tool("honcho"), "--no-colour", "-e", "/dev/null", "-f", "deploy/Procfile", "start", *processes]
             self.spawn(honcho, "honcho.log", env=self.environment)
         try:
             wait_for(self.healthy, timeout=60)
+            if "uploads" in processes:
+                wait_for(self.taking_uploads, timeout=60)
         except AssertionError:
             raise AssertionError(f"/healthz answered {self.last_health}\n{self.log_tails()}") from None
 
@@ -252,6 +256,7 @@ class Stack:
                 "HTTPS_LISTEN": f"127.0.0.1:{self.https_port}",
                 "HTTP_LISTEN": f"127.0.0.1:{self.http_port}",
                 "APP_SERVER": f"127.0.0.1:{self.web_port}",
+                "UPLOADS_SERVER": f"127.0.0.1:{self.uploads_port}",
                 "EVIDENCE_ROOT": self.environment.get("EVIDENCE_ROOT", "/nonexistent"),
                 "NGINX_CACHE_DIR": str(self.directory / "cache"),
                 "NGINX_LOG_DIR": str(self.logs),
@@ -319,6 +324,19 @@ class Stack:
             self.last_health = f"{response.status_code} {response.text[:500]}"
             if response.status_code == 200:
                 return True
+        time.sleep(0.2)
+        return False
+
+    def taking_uploads(self):
+        """Whether tus answers through nginx (a 502 until the uploads' gunicorn listens)."""
+        try:
+            response = self.session().options(self.url("/uploads"), timeout=30)
+        except requests.RequestException as error:
+            self.last_health = error
+            return False
+        self.last_health = f"OPTIONS /uploads: {response.status_code}"
+        if response.status_code == 204:
+            return True
         time.sleep(0.2)
         return False
 

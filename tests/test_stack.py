@@ -144,6 +144,7 @@ def test_a_witness_sends_footage_through_nginx_and_an_officer_plays_its_proxy(
 ):
     site = stack(
         "web",
+        "uploads",
         "media",
         "proxy",
         "notify",
