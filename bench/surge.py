@@ -51,6 +51,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -228,6 +229,14 @@ class Timings:
     appeal: list = field(default_factory=list)
     receipts: list = field(default_factory=list)
     errors: list = field(default_factory=list)
+    # The question pages' times by request, e.g. "POST where" or "GET footage".
+    steps: dict = field(default_factory=lambda: defaultdict(list))
+
+    def record(self, method, url, seconds):
+        self.pages.append(seconds)
+        path = urlsplit(url).path
+        step = "footage" if path.startswith("/footage/") else path.removeprefix(JOURNEY).strip("/") or "account"
+        self.steps[f"{method} {step}"].append(seconds)
 
 
 def answers(witness):
@@ -250,10 +259,13 @@ def answers(witness):
 
 
 async def fetch(http, method, url, timings=None, **options):
+    """One request; its time goes into `timings` (a Timings' pages, or a list) if given."""
     started = time.perf_counter()
     async with http.request(method, url, allow_redirects=False, **options) as response:
         body = await response.text()
-    if timings is not None:
+    if isinstance(timings, Timings):
+        timings.record(method, url, time.perf_counter() - started)
+    elif timings is not None:
         timings.append(time.perf_counter() - started)
     return response, body
 
@@ -308,9 +320,9 @@ async def walk(site_url, tls, witness, timings):
             raise JourneyFailed(f"GET the appeal: {response.status}")
         url = site_url + JOURNEY
         for data in answers(witness):
-            url = await answer(http, url, data, timings.pages)
-        footage_url = await answer(http, url, {}, timings.pages)
-        response, page = await fetch(http, "GET", footage_url, timings.pages)
+            url = await answer(http, url, data, timings)
+        footage_url = await answer(http, url, {}, timings)
+        response, page = await fetch(http, "GET", footage_url, timings)
         if response.status != 200 or not (reference := RECEIPT.search(page)):
             raise JourneyFailed(f"the receipt: {response.status}")
         witness.reference = reference.group(1)
@@ -704,6 +716,10 @@ def main():
         manage(stack, "grant_app_role")
         manage(stack, "load_demo")
         clamd_pid = int((WORK / "clamav" / "clamd.pid").read_text())
+        # As a clamd sharing a machine with the web should run (Nice= in its unit): a scan is media work, which
+        # the Procfile runs at nice 10.
+        for thread in Path(f"/proc/{clamd_pid}/task").iterdir():
+            os.setpriority(os.PRIO_PROCESS, int(thread.name), 10)
         (static_port,) = free_ports(1)
         static_folder = WORK / "static-peer"
         static_folder.mkdir()
@@ -780,6 +796,9 @@ def main():
         f"(target < 500: {verdict(page_p99 < 500)}); appeal page from nginx's cache p99 "
         f"{percentile(timings.appeal, 0.99) * 1000:.0f} ms"
     )
+    slowest = sorted(timings.steps.items(), key=lambda item: percentile(item[1], 0.99), reverse=True)[:4]
+    print("  slowest requests at p99: " + ", ".join(f"{step} {percentile(times, 0.99) * 1000:.0f} ms"
+                                                     for step, times in slowest))  # fmt: skip
     print(
         f"  {files} files sent with tus; waited for posters until {drained:.0f} s after the first witness "
         f"started; states then: {', '.join(f'{state} {count}' for state, count in sorted(states.items()))}"
