@@ -51,7 +51,12 @@ class SubmissionQuerySet(IncidentScopedQuerySet):
 
     def media_ready(self):
         """Submissions with a file officers can watch or view now, whatever became of the others."""
-        files = MediaFile.objects.filter(submission=models.OuterRef("pk"), state=MediaFile.State.READY)
+        files = MediaFile.objects.filter(MediaFile.watchable_rule(), submission=models.OuterRef("pk"))
+        return self.filter(models.Exists(files))
+
+    def media_web_copy_pending(self):
+        """Submissions with a ready video whose web copy is still being made (the player says so)."""
+        files = MediaFile.objects.filter(MediaFile.web_copy_pending_rule(), submission=models.OuterRef("pk"))
         return self.filter(models.Exists(files))
 
     def media_processing(self):
@@ -626,6 +631,18 @@ class MediaFile(models.Model):
         return models.Q(**{f"{through}state": cls.State.QUARANTINED}) | models.Q(
             **{f"{through}scan_state": cls.ScanState.INFECTED}
         )
+
+    @classmethod
+    def watchable_rule(cls, through=""):
+        """Ready files officers can watch or view now. A video waiting for its web copy is not, yet; one whose
+        web copy failed is: its poster, contact sheet and original are all there, and nothing more is coming."""
+        ready = models.Q(**{f"{through}state": cls.State.READY})
+        return ready & ~models.Q(**{f"{through}proxy_state__in": cls.PROXY_PENDING_STATES})
+
+    @classmethod
+    def web_copy_pending_rule(cls, through=""):
+        """Ready videos whose web copy is waiting or being made."""
+        return models.Q(**{f"{through}state": cls.State.READY, f"{through}proxy_state__in": cls.PROXY_PENDING_STATES})
 
     @classmethod
     def problem_rule(cls, through=""):
