@@ -809,7 +809,8 @@ class Upload(models.Model):
     With object storage each PATCH also sends the parts of a multipart upload that its bytes complete, and
     the last one joins them into the stored object and sets completed_at: the file is received. Its SHA-256,
     and with it the MediaFile, are recorded next by a task reading the object (see record_stored_upload);
-    until then media_file is empty. On local disk the last PATCH moves the file into place and records it.
+    until then media_file is empty. On local disk the last PATCH moves the file into place and records it;
+    should it die in between, the next HEAD or PATCH, or the sweep, records the file left (adopt_moved_upload).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -824,6 +825,9 @@ class Upload(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     # Object storage: the S3 multipart upload the parts go to, once the first is sent.
     multipart_id = models.CharField(max_length=200, blank=True, editable=False)
+    # Local disk: taken once the last byte is in and saved before the file moves into evidence storage, so
+    # that if the request dies before recording it, the file left there can be checked and recorded.
+    sha256 = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = UploadQuerySet.as_manager()
 
