@@ -120,14 +120,17 @@ class OfficersAdminSite(OTPAdminSite):
     def open_appeal_counts(self, request):
         """Each open appeal of the officer's teams with its triage counts, in one query.
 
-        Submissions are counted by state; files by what officers can do with them: watch now, or not.
+        Submissions are counted by state; files by what officers can do with them: watch now, watch once their
+        web copy is made, or not.
         """
         if not request.user.has_perm("submissions.view_submission"):
             return []
         state = Submission.State
         files = "submissions__media_files"
-        ready = Q(submissions__media_files__state=MediaFile.State.READY)
-        problem = MediaFile.problem_rule(through="submissions__media_files__")
+        through = f"{files}__"
+        ready = MediaFile.watchable_rule(through)
+        web_copy_pending = MediaFile.web_copy_pending_rule(through)
+        problem = MediaFile.problem_rule(through)
         return list(
             Appeal.objects.visible_to(request.user)
             .open()
@@ -136,6 +139,7 @@ class OfficersAdminSite(OTPAdminSite):
                 new_count=Count("submissions", filter=Q(submissions__state=state.NEW), distinct=True),
                 in_review_count=Count("submissions", filter=Q(submissions__state=state.IN_REVIEW), distinct=True),
                 ready_files=Count(files, filter=ready, distinct=True),
+                web_copy_pending_files=Count(files, filter=web_copy_pending, distinct=True),
                 problem_files=Count(files, filter=problem, distinct=True),
             )
             .order_by("-published_at")

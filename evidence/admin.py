@@ -166,6 +166,7 @@ class ProcessingFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             ("ready", "Files ready to watch"),
+            ("web_copy", "Web copy being made"),
             ("processing", "Still processing"),
             ("problem", "Quarantined or failed"),
         ]
@@ -174,6 +175,8 @@ class ProcessingFilter(admin.SimpleListFilter):
         match self.value():
             case "ready":
                 return queryset.media_ready()
+            case "web_copy":
+                return queryset.media_web_copy_pending()
             case "processing":
                 return queryset.media_processing()
             case "problem":
@@ -493,6 +496,8 @@ class SubmissionAdmin(admin.ModelAdmin):
         parts = [f"{obj.file_ready} of {obj.file_total} ready"]
         if obj.file_pending:
             parts.append(f"{obj.file_pending} processing")
+        if obj.file_web_copy_pending:
+            parts.append(f"{obj.file_web_copy_pending} web copy being made")
         if obj.file_problem:
             parts.append(f"{obj.file_problem} quarantined or failed")
         if obj.file_infected:
@@ -758,13 +763,15 @@ class SubmissionChangeList(ChangeList):
 
     def get_queryset(self, request, exclude_parameters=None):
         files = "media_files"
-        state = MediaFile.State
         return (
             super()
             .get_queryset(request, exclude_parameters)
             .annotate(
                 file_total=Count(files, distinct=True),
-                file_ready=Count(files, filter=Q(media_files__state=state.READY), distinct=True),
+                file_ready=Count(files, filter=MediaFile.watchable_rule("media_files__"), distinct=True),
+                file_web_copy_pending=Count(
+                    files, filter=MediaFile.web_copy_pending_rule("media_files__"), distinct=True
+                ),
                 file_pending=Count(files, filter=Q(media_files__state__in=MediaFile.PENDING_STATES), distinct=True),
                 file_problem=Count(files, filter=Q(media_files__state__in=MediaFile.PROBLEM_STATES), distinct=True),
                 file_infected=Count(

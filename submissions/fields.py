@@ -158,6 +158,30 @@ class TimeField(forms.CharField):
 
 
 PHONE_FORMAT_MESSAGE = "Enter a phone number, like 020 7946 0018 or +44 808 157 0192"
+# Numbers without a country code are read as dialled in the UK.
+PHONE_REGION = "GB"
+
+
+def parse_phone_number(value: str) -> phonenumbers.PhoneNumber | None:
+    """The phone number in value, in any common format, or None unless it has as many digits as a number
+    dialled in full can have (whether or not it is in a range allocated to anyone)."""
+    try:
+        number = phonenumbers.parse(value, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    possible = phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE
+    return number if possible else None
+
+
+def written_phone_number(number: phonenumbers.PhoneNumber) -> str:
+    """The usual written form, as submissions store it: UK numbers (+44, which includes the Channel Islands
+    and the Isle of Man) as dialled here, e.g. "020 7946 0018", others with their country code."""
+    written = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 44
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, written)
 
 
 class PhoneNumberField(forms.CharField):
@@ -167,16 +191,7 @@ class PhoneNumberField(forms.CharField):
         value = super().to_python(value)
         if not value:
             return value
-        try:
-            number = phonenumbers.parse(value, "GB")
-        except phonenumbers.NumberParseException:
-            number = None
+        number = parse_phone_number(value)
         if number is None or not phonenumbers.is_valid_number(number):
             raise forms.ValidationError(PHONE_FORMAT_MESSAGE, code="invalid")
-        # UK numbers (+44, which includes the Channel Islands and the Isle of Man) as dialled here.
-        written = (
-            phonenumbers.PhoneNumberFormat.NATIONAL
-            if number.country_code == 44
-            else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-        )
-        return phonenumbers.format_number(number, written)
+        return written_phone_number(number)

@@ -51,7 +51,12 @@ class SubmissionQuerySet(IncidentScopedQuerySet):
 
     def media_ready(self):
         """Submissions with a file officers can watch or view now, whatever became of the others."""
-        files = MediaFile.objects.filter(submission=models.OuterRef("pk"), state=MediaFile.State.READY)
+        files = MediaFile.objects.filter(MediaFile.watchable_rule(), submission=models.OuterRef("pk"))
+        return self.filter(models.Exists(files))
+
+    def media_web_copy_pending(self):
+        """Submissions with a ready video whose web copy is still being made (the player says so)."""
+        files = MediaFile.objects.filter(MediaFile.web_copy_pending_rule(), submission=models.OuterRef("pk"))
         return self.filter(models.Exists(files))
 
     def media_processing(self):
@@ -628,6 +633,18 @@ class MediaFile(models.Model):
         )
 
     @classmethod
+    def watchable_rule(cls, through=""):
+        """Ready files officers can watch or view now. A video waiting for its web copy is not, yet; one whose
+        web copy failed is: its poster, contact sheet and original are all there, and nothing more is coming."""
+        ready = models.Q(**{f"{through}state": cls.State.READY})
+        return ready & ~models.Q(**{f"{through}proxy_state__in": cls.PROXY_PENDING_STATES})
+
+    @classmethod
+    def web_copy_pending_rule(cls, through=""):
+        """Ready videos whose web copy is waiting or being made."""
+        return models.Q(**{f"{through}state": cls.State.READY, f"{through}proxy_state__in": cls.PROXY_PENDING_STATES})
+
+    @classmethod
     def problem_rule(cls, through=""):
         """Files officers are told about: quarantined, unprocessable or failed."""
         return models.Q(**{f"{through}state__in": cls.PROBLEM_STATES}) | cls.quarantine_rule(through)
@@ -792,7 +809,8 @@ class Upload(models.Model):
     With object storage each PATCH also sends the parts of a multipart upload that its bytes complete, and
     the last one joins them into the stored object and sets completed_at: the file is received. Its SHA-256,
     and with it the MediaFile, are recorded next by a task reading the object (see record_stored_upload);
-    until then media_file is empty. On local disk the last PATCH moves the file into place and records it.
+    until then media_file is empty. On local disk the last PATCH moves the file into place and records it;
+    should it die in between, the next HEAD or PATCH, or the sweep, records the file left (adopt_moved_upload).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -807,6 +825,9 @@ class Upload(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     # Object storage: the S3 multipart upload the parts go to, once the first is sent.
     multipart_id = models.CharField(max_length=200, blank=True, editable=False)
+    # Local disk: taken once the last byte is in and saved before the file moves into evidence storage, so
+    # that if the request dies before recording it, the file left there can be checked and recorded.
+    sha256 = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = UploadQuerySet.as_manager()
 

@@ -12,20 +12,25 @@ from django.utils import timezone
 from submissions.files import FileRefused
 from submissions.models import Upload
 from submissions.pipeline import record_stored_upload
-from submissions.services import complete_upload
+from submissions.services import adopt_moved_upload, complete_upload
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(soft_time_limit=1800, time_limit=1860)
 def store_whole_uploads():
-    """Store as evidence every upload whose last byte arrived but whose request died before storing it, and
-    record those stored in object storage whose SHA-256 was never recorded (the task was lost)."""
+    """Store as evidence every upload whose last byte arrived but whose request died before storing it (or,
+    on local disk, after moving it into evidence storage but before recording it), and record those stored in
+    object storage whose SHA-256 was never recorded (the task was lost)."""
     for upload in Upload.objects.whole_but_unstored().select_related("submission")[:100]:
         try:
             partial = upload.hold_partial()
         except FileNotFoundError:
-            log.error("Upload %s has all its bytes recorded but no partial file", upload.pk)
+            try:
+                adopt_moved_upload(upload=upload)
+            except FileRefused as refused:
+                log.info("Upload %s was refused when recorded: %s", upload.pk, refused.message)
+                upload.discard()
             continue
         if partial is None:
             continue  # a request still storing it holds the lock

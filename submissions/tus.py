@@ -26,7 +26,7 @@ from submissions.files import SNIFF_BYTES, FileRefused, sanitise_filename, too_m
 from submissions.models import FootageLinkEnded, Submission, Upload, upload_expiry
 from submissions.ratelimits import retry_after, wait_in_words
 from submissions.request_bodies import BodyReader, write_body
-from submissions.services import complete_upload
+from submissions.services import adopt_moved_upload, complete_upload
 from submissions.storage import OBJECT_STORAGE_ERRORS, has_room_for
 
 log = logging.getLogger(__name__)
@@ -302,7 +302,10 @@ def patch(request, upload):
     try:
         partial = upload.hold_partial()
     except FileNotFoundError:
-        return tus_response(404, "There is no such upload.")
+        if refused := finish_moved_upload(upload):
+            return refused
+        # Recorded now: as for any upload already whole, the client is told its length.
+        return tus_response(409, "Upload-Offset does not match.", {"Upload-Offset": str(upload.offset)})
     if partial is None:
         return tus_response(423, "Another request is writing to this upload; try again in a moment.")
     with partial:
@@ -371,11 +374,26 @@ def finish_whole_upload(upload):
     try:
         partial = upload.hold_partial()
     except FileNotFoundError:
-        return tus_response(404, "There is no such upload.")
+        return finish_moved_upload(upload)
     if partial is None:
         return tus_response(423, "This upload is being stored; try again in a moment.")
     with partial:
         upload.refresh_from_db()
         if upload.completed_at is None and upload.offset_on_disk(partial) == upload.length:
             return finish(upload, partial)
+    return None
+
+
+def finish_moved_upload(upload):
+    """The partial file is gone: if the upload is whole, the request storing it may have moved it into evidence
+    storage and died before recording it, so record it now; a response if there is nothing to record."""
+    if upload.completed_at is not None or upload.offset < upload.length:
+        return tus_response(404, "There is no such upload.")
+    try:
+        media_file = adopt_moved_upload(upload=upload)
+    except FileRefused as refused:
+        upload.discard()
+        return tus_response(refused.status, refused.message)
+    if media_file is None:
+        return tus_response(404, "There is no such upload.")
     return None

@@ -56,6 +56,7 @@ def test_an_officer_finds_the_many_file_submission_compact_with_one_player(
         sign_in(page, north.officer)
         ready = page.get_by_role("link", name="8 files ready to watch in CAD101/01JAN")
         expect(ready).to_have_text("8")
+        expect(page.get_by_role("link", name="0 files with a web copy being made in CAD101/01JAN")).to_have_text("0")
         expect(page.get_by_role("link", name="3 files quarantined or failed in CAD101/01JAN")).to_have_text("3")
         check(page, assert_valid_html)
 

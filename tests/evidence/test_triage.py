@@ -11,11 +11,12 @@ from evidence.admin import describe_metadata
 from evidence.models import AuditEntry
 from evidence.triage import TriageError, change_state
 from submissions.models import Derivative, MediaFile, Submission, SubmissionNote
-from tests.factories import LONDON, make_submission
+from tests.factories import LONDON, make_appeal, make_submission
 from tests.officers import add_derivative, sign_in, store_media_file
 
 pytestmark = pytest.mark.django_db
 State = Submission.State
+WebCopy = MediaFile.ProxyState
 
 
 def test_a_new_submission_cannot_jump_to_actioned(north):
@@ -305,3 +306,48 @@ def test_the_index_counts_each_open_appeals_submissions_and_files_with_links(cli
     assert list(listed.context["cl"].result_list) == [footage]
     listed = client.get(changelist + problem.replace("&amp;", "&"))
     assert set(listed.context["cl"].result_list) == {footage, quarantined}
+
+
+def test_videos_whose_web_copy_is_being_made_are_counted_apart_from_those_ready_to_watch(client, north):
+    # Each had its first look; the player is still waiting for three web copies.
+    videos = make_submission(north.appeal)
+    for number, web_copy in enumerate([WebCopy.WAITING, WebCopy.MAKING, WebCopy.MADE, WebCopy.FAILED]):
+        store_media_file(videos, content=f"clip {number}".encode(), state=MediaFile.State.READY, proxy_state=web_copy)
+    doorbell = make_submission(north.appeal)
+    store_media_file(doorbell, content=b"doorbell", state=MediaFile.State.READY, proxy_state=WebCopy.WAITING)
+    sign_in(client, north.officer)
+    response = client.get(reverse("admin:index"))
+    appeal = response.context["open_appeals"][0]
+    # A failed web copy leaves the poster, the contact sheet and the original, and nothing more is coming.
+    assert (appeal.ready_files, appeal.web_copy_pending_files, appeal.problem_files) == (2, 3, 0)
+    page = response.content.decode()
+    assert "2 files ready to watch in CAD101/01JAN" in page
+    assert "3 files with a web copy being made in CAD101/01JAN" in page
+    web_copy = f"?appeal__id__exact={north.appeal.pk}&amp;media=web_copy"
+    assert web_copy in page
+    changelist = reverse("admin:submissions_submission_changelist")
+    listed = client.get(changelist + web_copy.replace("&amp;", "&"))
+    assert set(listed.context["cl"].result_list) == {videos, doorbell}
+    assert "0 of 1 ready, 1 web copy being made" in listed.content.decode()
+    listed = client.get(changelist, {"appeal__id__exact": north.appeal.pk, "media": "ready"})
+    assert list(listed.context["cl"].result_list) == [videos]
+    assert "2 of 4 ready, 2 web copy being made" in listed.content.decode()
+
+
+def index_queries(client):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_index_takes_the_same_number_of_queries_whatever_the_number_of_appeals_and_files(client, north):
+    sign_in(client, north.officer)
+    index_queries(client)  # warm the session and content-type caches
+    few = index_queries(client)
+    for number in range(3):
+        submission = make_submission(make_appeal(north.incident, headline=f"Second appeal {number}"))
+        for web_copy in [WebCopy.WAITING, WebCopy.MADE]:
+            content = f"{web_copy} clip {number}".encode()
+            store_media_file(submission, content=content, state=MediaFile.State.READY, proxy_state=web_copy)
+    assert index_queries(client) == few

@@ -10,13 +10,14 @@ import hashlib
 import io
 import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from PIL import Image
 
 from submissions import tus
-from submissions.models import MediaFile, Upload
+from submissions.models import MediaFile, Upload, evidence_store
 from submissions.tasks import expire_uploads, store_whole_uploads
 from tests.factories import make_submission
 
@@ -359,6 +360,68 @@ class TestOnLocalDiskOnly:
         assert client.head(location, headers=auth).status_code == 404
         assert os.listdir(settings.UPLOAD_DIR) == [], "the refused upload's bytes are gone"
 
+    # A real kill at this point is in test_tus_kill.py; these simulate it to try what may be found after.
+    def send_and_die_after_the_move(self, client, auth, data, monkeypatch):
+        """The last PATCH moves the file into evidence storage, then dies before its media file is committed."""
+        location = create(client, auth, len(data))["Location"]
+        with monkeypatch.context() as patched, pytest.raises(OSError):
+            patched.setattr(MediaFile, "save", dying_save)
+            patch(client, auth, location, 0, data)
+        upload = Upload.objects.get(pk=location.rsplit("/", 1)[-1])
+        assert not upload.partial_path.exists() and upload.completed_at is None and not MediaFile.objects.exists()
+        return location, Path(evidence_store().path(f"originals/{upload.submission.reference}/{upload.sha256}"))
+
+    def test_a_file_whose_request_died_after_moving_it_is_recorded_by_the_retried_patch_once(
+        self, client, auth, submission, monkeypatch
+    ):
+        data = jpeg_bytes()
+        location, left = self.send_and_die_after_the_move(client, auth, data, monkeypatch)
+        assert left.read_bytes() == data
+
+        retried = patch(client, auth, location, 0, data)
+        assert (retried.status_code, retried["Upload-Offset"]) == (409, str(len(data)))
+        media_file = MediaFile.objects.get()
+        assert (media_file.sha256, media_file.size) == (hashlib.sha256(data).hexdigest(), len(data))
+        assert media_file.original.path == str(left) and media_file.original.read() == data
+        assert Upload.objects.get().media_file == media_file
+        store_whole_uploads()
+        head = client.head(location, headers=auth)
+        assert (head.status_code, head["Upload-Offset"]) == (200, str(len(data)))
+        assert MediaFile.objects.count() == 1
+
+    @pytest.mark.parametrize("change", ["a byte changed", "cut short"])
+    def test_a_file_left_that_is_not_the_uploads_is_never_recorded(
+        self, client, auth, submission, monkeypatch, caplog, change
+    ):
+        data = jpeg_bytes()
+        location, left = self.send_and_die_after_the_move(client, auth, data, monkeypatch)
+        changed = data[:-1] + bytes([data[-1] ^ 1]) if change == "a byte changed" else data[:-1]
+        left.write_bytes(changed)
+
+        assert client.head(location, headers=auth).status_code == 404
+        store_whole_uploads()
+        assert not MediaFile.objects.exists()
+        assert left.read_bytes() == changed, "left as it was found"
+        assert Upload.objects.get().completed_at is None
+        assert "nor a file of its length and SHA-256 in evidence storage" in caplog.text
+
+    def test_a_file_left_that_the_witness_has_sent_again_since_is_kept_once(
+        self, client, auth, submission, monkeypatch
+    ):
+        data = jpeg_bytes()
+        location, left = self.send_and_die_after_the_move(client, auth, data, monkeypatch)
+        # Another device, with nothing to resume, sends the file again; the name is taken, so it gets another.
+        _again, response = upload_whole(client, auth, data)
+        assert response.status_code == 204
+        kept = MediaFile.objects.get()
+        assert kept.original.path != str(left)
+
+        store_whole_uploads()
+        assert not left.exists(), "the copy left behind is removed"
+        assert list(MediaFile.objects.all()) == [kept] and kept.original.read() == data
+        assert list(Upload.objects.all()) == [Upload.objects.get(media_file=kept)]
+        assert client.head(location, headers=auth).status_code == 404
+
 
 @pytest.mark.parametrize(
     ("filename", "data"),
@@ -457,6 +520,10 @@ def test_a_whole_upload_missing_bytes_on_disk_is_not_stored_and_can_expire(clien
 
 
 def crash_storing(**kwargs):
+    raise OSError("the worker died here")
+
+
+def dying_save(self, *args, **kwargs):
     raise OSError("the worker died here")
 
 
