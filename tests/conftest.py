@@ -7,6 +7,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from celery.signals import setup_logging
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
@@ -135,10 +136,20 @@ def celery_worker_on_redis(transactional_db):
     celery_app.conf.task_always_eager = False
     with celery_app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=2)
-    with start_worker(
-        celery_app, pool="solo", perform_ping_check=False, queues=["media", "proxy", "notify"], shutdown_timeout=10
-    ) as worker:
-        yield worker
+    # The worker logs through this process's handlers: left to itself, Celery would take over the root logger,
+    # at level ERROR, for the rest of the process, and a later test would see no warning in caplog.
+    setup_logging.connect(leave_logging_as_it_is)
+    try:
+        with start_worker(
+            celery_app, pool="solo", perform_ping_check=False, queues=["media", "proxy", "notify"], shutdown_timeout=10
+        ) as worker:
+            yield worker
+    finally:
+        setup_logging.disconnect(leave_logging_as_it_is)
+
+
+def leave_logging_as_it_is(**kwargs):
+    """A receiver of Celery's setup_logging: with one connected, Celery configures no logging of its own."""
 
 
 @pytest.fixture(scope="session")
