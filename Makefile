@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make test` runs the suite in this many processes (pytest-xdist): most of its time is spent waiting on
+# browsers, workers and servers, so more processes than cores still help.
+TEST_PROCESSES ?= 3
 # Links in emails, share tags and QR codes name the address the site is served on.
 export SITE_URL ?= http://$(HOST):$(PORT)
 # Local development unless the environment says otherwise.
@@ -44,7 +47,8 @@ test: $(VENV)/.dev-installed
 	@scripts/system-packages.sh test
 	@scripts/html-checker.sh $(VENV)/share/vnu.jar
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	@# Each module's tests in one process, so that a server of its own (SeaweedFS) starts once.
+	$(BIN)/pytest --numprocesses $(TEST_PROCESSES) --dist loadscope
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -144,6 +144,10 @@ CACHES = {
         env.str("CACHE_URL", default="") or REDIS_URL.replace("redis://", "rediscache://") or "locmemcache://"
     )
 }
+# Before every key of the cache's and the broker's, for sites (or test processes) that share a Redis database.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="")
+if REDIS_KEY_PREFIX:
+    CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX
 # Public pages and released images: how long a shared cache in front (nginx, a CDN) may answer with its
 # copy without asking, and how long the server keeps a rendered copy (0 turns it off). Browsers always ask
 # again (a 304 when nothing changed). A change to an appeal makes the server's copies stale at once, and
@@ -309,7 +313,11 @@ if CELERY_BROKER_URL.startswith("redis://"):
 # When the broker is down at enqueue time, give up within seconds: the request has already stored
 # its rows, and the periodic sweep enqueues the work once the broker is back.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 10}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+    "global_keyprefix": REDIS_KEY_PREFIX,
+}
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-media": {
         "task": "submissions.tasks.sweep_stuck_media",

@@ -3,6 +3,10 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key")
+# pytest-xdist's processes (gw0, gw1, ...) share the Redis databases of CELERY_BROKER_URL and CACHE_URL: each keeps
+# its queues and cache under keys of its own, as do the Celery workers it starts, which inherit the environment.
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["REDIS_KEY_PREFIX"] = f"tests-{worker}:"
 
 from config.settings import *  # noqa: F403
 

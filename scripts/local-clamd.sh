@@ -45,7 +45,7 @@ LocalSocket $dir/clamd.sock
 LocalSocketMode 600
 PidFile $dir/clamd.pid
 LogFile $dir/clamd.log
-Foreground no
+Foreground yes
 StreamMaxLength $max_bytes
 MaxFileSize $max_bytes
 MaxScanSize $max_bytes
@@ -54,9 +54,15 @@ AlertExceedsMax yes
 CONF
 
 rm -f "$dir/clamd.sock"
-clamd -c "$dir/clamd.conf"
-for _ in $(seq 100); do
+# In the background rather than daemonized: a daemonizing clamd waits for a SIGINT from its child, for ever when
+# it comes before the wait or SIGINT is ignored (as in pytest-xdist's processes). Its output goes elsewhere, so
+# that whoever reads this script's is done when the script ends.
+clamd -c "$dir/clamd.conf" </dev/null >/dev/null 2>&1 &
+pid=$!
+# The socket appears once the signatures are loaded, which a busy machine may take a while over.
+for _ in $(seq 1200); do
   [ -S "$dir/clamd.sock" ] && { echo "$dir/clamd.sock"; exit 0; }
+  kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
 done
 echo "clamd did not start; see $dir/clamd.log" >&2

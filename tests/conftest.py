@@ -7,6 +7,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from celery.signals import setup_logging
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
@@ -135,10 +136,20 @@ def celery_worker_on_redis(transactional_db):
     celery_app.conf.task_always_eager = False
     with celery_app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=2)
-    with start_worker(
-        celery_app, pool="solo", perform_ping_check=False, queues=["media", "proxy", "notify"], shutdown_timeout=10
-    ) as worker:
-        yield worker
+    # The worker logs through this process's handlers: left to itself, Celery would take over the root logger,
+    # at level ERROR, for the rest of the process, and a later test would see no warning in caplog.
+    setup_logging.connect(leave_logging_as_it_is)
+    try:
+        with start_worker(
+            celery_app, pool="solo", perform_ping_check=False, queues=["media", "proxy", "notify"], shutdown_timeout=10
+        ) as worker:
+            yield worker
+    finally:
+        setup_logging.disconnect(leave_logging_as_it_is)
+
+
+def leave_logging_as_it_is(**kwargs):
+    """A receiver of Celery's setup_logging: with one connected, Celery configures no logging of its own."""
 
 
 @pytest.fixture(scope="session")
@@ -148,14 +159,22 @@ def chromium_path():
     return path
 
 
+def clear_cache():
+    """Empty this process's cache: on Redis only its own keys, as parallel test processes share the database."""
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """Rendered public pages from one test must never answer another test's request."""
-    from django.core.cache import cache
-
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 # The test clamd's StreamMaxLength, and the application's CLAMD_MAX_BYTES while it is used.

@@ -212,6 +212,8 @@ class Stack:
             "BEHIND_TLS_PROXY": "true",
             "CELERY_BROKER_URL": "",
             "CACHE_URL": "locmemcache://",
+            # Its Redis, if any, is its own: not shared with the test process that started it.
+            "REDIS_KEY_PREFIX": "",
             "EMAIL_URL": "consolemail://",
             "CLAMD_ADDRESS": "",
             "VAR_DIR": str(directory / "var"),

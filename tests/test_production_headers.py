@@ -9,8 +9,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
+
+from tests.conftest import clear_cache
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPORT = {
@@ -126,7 +127,7 @@ def test_a_reporting_api_batch_is_logged_too(caplog):
 
 def test_reports_are_limited_in_size_and_number(caplog, settings, monkeypatch):
     settings.CSP_REPORTS_PER_MINUTE = 3
-    cache.clear()
+    clear_cache()
     monkeypatch.setattr("config.csp.time", SimpleNamespace(time=lambda: 1_800_000_000.0))  # all in one minute
     client = Client()
     assert (

@@ -13,11 +13,15 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.conftest import require
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls around it are safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Assertions wait on the page as long as its actions do (open_page), not Playwright's 5 s: in a parallel run the
+# machine is busy, and the wait ends as soon as the condition holds.
+expect.set_options(timeout=10_000)
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -125,7 +125,9 @@ def test_a_witness_sends_an_account_then_two_files_one_cut_off_and_resumed(
     copy = clip.with_name("copy of the clip.mp4")
     shutil.copy(clip, copy)
     page.get_by_label("Add another file").set_input_files(str(copy))
-    expect(rows.nth(2).get_by_text(f"the same file as {clip.name}, which you have already sent")).to_be_visible()
+    # Known only once the whole copy is in, through the same slow uplink.
+    refused = rows.nth(2).get_by_text(f"the same file as {clip.name}, which you have already sent")
+    expect(refused).to_be_visible(timeout=30_000)
     assert MediaFile.objects.count() == 2
 
 

@@ -49,7 +49,6 @@ def test_a_data_protection_officer_finds_a_witness_and_removes_their_contact_det
         # On a phone the table scrolls inside its box, not the whole page.
         page.set_viewport_size({"width": 320, "height": 700})
         expect(results).to_be_visible()
-        page.screenshot(path="/tmp/shots-dpo/search-320.png", full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
         assert_accessible(page)
         page.set_viewport_size({"width": 1280, "height": 900})

@@ -1,7 +1,6 @@
 """What an officer's player shows while a file's web copy is still being made, once it is made, and when it failed."""
 
 import io
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -16,7 +15,6 @@ from tests.officers import add_derivative, store_media_file, team_with_submissio
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 VIDEO = {"kind": "video", "duration": 4.0, "width": 160, "height": 120, "video_codec": "hevc"}
-SHOTS = Path("/tmp/shots-twophase")
 
 
 def jpeg(colour):
@@ -57,7 +55,6 @@ def player_area(page):
 @pytest.mark.parametrize("width", [320, 1280])
 def test_the_player_says_a_web_copy_is_being_made_then_plays_it(browser, live_server, looked_at, width):
     north, media_file = looked_at, looked_at.looked_at
-    SHOTS.mkdir(exist_ok=True)
     with open_page(browser, live_server, width, 900) as page:
         sign_in(page, north.officer)
         page.goto(f"{north.submission.get_admin_url()}?file={media_file.pk}#selected-file")
@@ -72,7 +69,6 @@ def test_the_player_says_a_web_copy_is_being_made_then_plays_it(browser, live_se
         assert area.get_by_role("img").evaluate("image => image.naturalWidth") == 320, "the poster loads"
         labelled(page)
         assert_accessible(page)
-        page.screenshot(path=SHOTS / f"web-copy-being-made-{width}.png", full_page=True)
 
         proxy = add_derivative(media_file, Derivative.Kind.PROXY, tiny_mp4())
         MediaFile.objects.filter(pk=media_file.pk).update(proxy_state=MediaFile.ProxyState.MADE)
@@ -87,14 +83,12 @@ def test_the_player_says_a_web_copy_is_being_made_then_plays_it(browser, live_se
                 : new Promise(ready => v.addEventListener("loadedmetadata", () => ready(v.duration)))"""
         )
         assert duration == pytest.approx(4, abs=0.2), "the web copy plays"
-        page.screenshot(path=SHOTS / f"web-copy-made-{width}.png", full_page=True)
 
 
 @pytest.mark.parametrize("width", [320, 1280])
 def test_the_player_says_when_the_web_copy_could_not_be_made(browser, live_server, looked_at, width):
     north, media_file = looked_at, looked_at.looked_at
     media_file.finish_proxy(MediaFile.ProxyState.FAILED, "ffmpeg could not read the file: Invalid data found")
-    SHOTS.mkdir(exist_ok=True)
     with open_page(browser, live_server, width, 900) as page:
         sign_in(page, north.officer)
         page.goto(f"{north.submission.get_admin_url()}?file={media_file.pk}#selected-file")
@@ -107,4 +101,3 @@ def test_the_player_says_when_the_web_copy_could_not_be_made(browser, live_serve
         expect(page.get_by_role("row", name="IMG_0001.MOV")).to_contain_text("Ready, no web copy")
         labelled(page)
         assert_accessible(page)
-        page.screenshot(path=SHOTS / f"web-copy-failed-{width}.png", full_page=True)
