@@ -134,14 +134,18 @@ def celery_worker_on_redis(transactional_db):
 
     require(django_settings.CELERY_BROKER_URL.startswith("redis"), "a Redis broker (CELERY_BROKER_URL)")
     celery_app.conf.task_always_eager = False
+    queues = ["media", "proxy", "notify"]
     with celery_app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=2)
+        # Tasks an earlier test (or an interrupted run) left name rows that a new test's rows may now have.
+        for queue in queues:
+            connection.default_channel.queue_purge(queue)
     # The worker logs through this process's handlers: left to itself, Celery would take over the root logger,
     # at level ERROR, for the rest of the process, and a later test would see no warning in caplog.
     setup_logging.connect(leave_logging_as_it_is)
     try:
         with start_worker(
-            celery_app, pool="solo", perform_ping_check=False, queues=["media", "proxy", "notify"], shutdown_timeout=10
+            celery_app, pool="solo", perform_ping_check=False, queues=queues, shutdown_timeout=10
         ) as worker:
             yield worker
     finally:

@@ -169,8 +169,10 @@ def test_a_witness_sends_footage_through_nginx_and_an_officer_plays_its_proxy(
     assert "Give information" in again.text
     assert "max-age=63072000" in again.headers["Strict-Transport-Security"]
 
-    # One question a page, with the session cookie and CSRF token a browser would carry.
+    # One question a page, with the session cookie and CSRF token a browser would carry. The journey's
+    # pages bypass nginx's cache entirely: its lock would hold each witness behind the others.
     journey = site.url(f"/appeals/{demo.slug}/give-information/")
+    assert "X-Cache-Status" not in witness.get(journey).headers
     url = journey
     for answers in ANSWERS.values():
         url = post_form(witness, url, answers)
