@@ -1,3 +1,4 @@
+import os
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from django.db import connection
 from appeals.models import Appeal
 from incidents.models import Incident, Team
 from tests.conftest import IN_CI
+from tests.services import Stack, wait_for
 
 
 @pytest.mark.django_db
@@ -137,3 +139,23 @@ def test_each_queue_has_a_worker_of_its_own_in_the_procfile(settings):
     workers = dict(re.findall(r"^(\w+): .*celery -A config worker --queues (\S+)", procfile, re.MULTILINE))
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {settings.CELERY_TASK_DEFAULT_QUEUE}
     assert workers == {queue: queue for queue in routed} == {"media": "media", "proxy": "proxy", "notify": "notify"}
+
+
+@pytest.mark.parametrize(("process", "nice"), [("web", 0), ("notify", 5), ("media", 10), ("proxy", 19)])
+def test_on_a_shared_machine_the_workers_give_way_to_the_web(tmp_path, process, nice):
+    """Started as honcho starts them, in a session of their own: their nice, and their session's autogroup
+    nice, which is what Linux weighs first between sessions."""
+    (tmp_path / "stack").mkdir()
+    stack = Stack(
+        tmp_path / "stack", CELERY_BROKER_URL="redis://127.0.0.1:9/0", DATABASE_URL="sqlite:///unused.sqlite3"
+    )
+    started = stack.start_process(process)
+    try:
+        # Once the shell and nice have handed over to the program itself (a Python script).
+        wait_for(lambda: b"python" in Path(f"/proc/{started.pid}/cmdline").read_bytes().split(b"\0")[0])
+        assert os.getpriority(os.PRIO_PROCESS, started.pid) == nice
+        autogroup = Path(f"/proc/{started.pid}/autogroup")
+        if autogroup.exists():
+            assert autogroup.read_text().endswith(f" nice {nice}\n")
+    finally:
+        stack.kill(started)
