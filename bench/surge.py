@@ -58,6 +58,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import psycopg2
+from bench_journey import database_cpu
 from bench_pages import wrk
 from bench_upload import make_file, tus_upload
 
@@ -547,10 +548,14 @@ def surge(stack, witnesses):
         await walkers
         reporter.cancel()
 
-    started, cpu_at_start = time.time(), cpu_seconds()
+    started, cpu_at_start, backends_at_start = time.time(), cpu_seconds(), database_cpu({"DATABASE_URL": APP_URL})
     asyncio.run(run())
     surge_seconds = max(timings.receipts, default=started) - started
     cpu = {role: seconds - cpu_at_start[role] for role, seconds in cpu_seconds().items()}
+    # The site's connections last CONN_MAX_AGE, so most backends live through the surge; one that ended took
+    # its seconds with it (an undercount).
+    backends = database_cpu({"DATABASE_URL": APP_URL})
+    cpu["postgresql"] = sum(seconds - backends_at_start.get(pid, 0) for pid, seconds in backends.items())
     LOAD["at the end of the surge"] = os.getloadavg()
     print(f"  the witnesses are done after {time.time() - started:.0f} s; waiting for the posters", flush=True)
 
@@ -820,7 +825,8 @@ def main():
         f"  CPU seconds while the witnesses walked: web (nginx, gunicorn) {cpu['web']:.0f}, "
         f"{cpu['web'] / max(1, receipts) * 1000:.0f} ms per account; this client {cpu['client']:.0f}, "
         f"{cpu['client'] / max(1, receipts) * 1000:.0f} ms per account; media workers {cpu['media']:.0f}; "
-        f"notify, beat and Redis {cpu['other']:.0f} (PostgreSQL not counted)"
+        f"notify, beat and Redis {cpu['other']:.0f}; PostgreSQL's backends {cpu['postgresql']:.0f}, "
+        f"{cpu['postgresql'] / max(1, receipts) * 1000:.0f} ms per account"
     )
     for error in timings.errors[:10]:
         print(f"  error: {error}")
