@@ -238,7 +238,7 @@ class Stack:
             if "uploads" in processes:
                 wait_for(self.taking_uploads, timeout=60)
         except AssertionError:
-            raise AssertionError(f"/healthz answered {self.last_health}\n{self.log_tails()}") from None
+            raise AssertionError(f"The stack is not serving: {self.last_health}\n{self.log_tails()}") from None
 
     def start_nginx(self, more_servers=""):
         subprocess.run(
@@ -318,27 +318,22 @@ class Stack:
         for process in self.processes:
             if process.poll() is not None:
                 raise RuntimeError(f"{process.args[0]} stopped:\n{self.log_tails()}")
-        try:
-            response = self.session().get(self.url("/healthz"), timeout=30)
-        except requests.RequestException as error:
-            self.last_health = error
-        else:
-            self.last_health = f"{response.status_code} {response.text[:500]}"
-            if response.status_code == 200:
-                return True
-        time.sleep(0.2)
-        return False
+        return self.answers("GET", "/healthz", 200)
 
     def taking_uploads(self):
         """Whether tus answers through nginx (a 502 until the uploads' gunicorn listens)."""
+        return self.answers("OPTIONS", "/uploads", 204)
+
+    def answers(self, method, path, status):
+        """Whether a request through nginx gets the given status; what it got is kept in last_health."""
         try:
-            response = self.session().options(self.url("/uploads"), timeout=30)
+            response = self.session().request(method, self.url(path), timeout=30)
         except requests.RequestException as error:
             self.last_health = error
-            return False
-        self.last_health = f"OPTIONS /uploads: {response.status_code}"
-        if response.status_code == 204:
-            return True
+        else:
+            self.last_health = f"{method} {path}: {response.status_code} {response.text[:500]}"
+            if response.status_code == status:
+                return True
         time.sleep(0.2)
         return False
 
