@@ -441,11 +441,23 @@ def media_file_ids(witnesses):
     return list(Upload.objects.filter(pk__in=upload_ids).values_list("media_file", flat=True))
 
 
-def cpu_seconds():
+def process_roles(stack):
+    """A process's role, by what its command line (or an ancestor's, NUL-separated) holds."""
+    return {
+        b"nginx": "nginx",
+        b"--bind\x00127.0.0.1:%d" % stack.web_port: "pages",
+        b"--bind\x00127.0.0.1:%d" % stack.uploads_port: "uploads",
+        b"--queues\x00media": "media",
+        b"--queues\x00notify": "notify",
+        b"redis-server": "redis",
+    }
+
+
+def cpu_seconds(stack):
     """CPU seconds (user and system, with those of their children waited for) of the live processes this
-    benchmark started, by role: web (nginx, gunicorn), media (media workers with their ffmpeg), other
-    (notify, beat, Redis, honcho); and client, this process. The PostgreSQL server is not among them, and a
-    killed process's seconds are gone with it."""
+    benchmark started, by role: nginx, pages and uploads (the two gunicorn pools), media (media workers with
+    their ffmpeg), notify, redis, other (beat, clamd, honcho); and client, this process. The PostgreSQL server
+    is not among them, and a killed process's seconds are gone with it."""
     ticks = os.sysconf("SC_CLK_TCK")
     parents, seconds, commands = {}, {}, {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -457,15 +469,13 @@ def cpu_seconds():
         # After the command's name in brackets: state, ppid, ..., utime, stime, cutime, cstime (fields 14-17).
         fields = text[text.rindex(")") + 2 :].split()
         parents[pid], seconds[pid], commands[pid] = int(fields[1]), sum(map(int, fields[11:15])) / ticks, command
-    roles = {"web": 0.0, "media": 0.0, "other": 0.0}
+    marks = process_roles(stack)
+    roles = {role: 0.0 for role in marks.values()} | {"other": 0.0}
     for pid in seconds:
         role, ancestor = None, pid
         while ancestor in parents and ancestor != os.getpid():
-            command = commands[ancestor]
-            if role is None and (b"gunicorn" in command or command.startswith(b"nginx")):
-                role = "web"
-            elif role is None and b"--queues\x00media" in command:
-                role = "media"
+            if role is None:
+                role = next((role for mark, role in marks.items() if mark in commands[ancestor]), None)
             ancestor = parents[ancestor]
         if ancestor == os.getpid() and pid != ancestor:
             roles[role or "other"] += seconds[pid]
@@ -506,10 +516,10 @@ def scale_run(stack, clips, cpus, numbers, clamd_pid):
         return done_by_media_workers(ids).count() == len(ids)
 
     wait_until(first_claimed, timeout=120, every=0.05)
-    started, cpu_at_start = time.time(), cpu_seconds()["media"]
+    started, cpu_at_start = time.time(), cpu_seconds(stack)["media"]
     wait_until(all_done, timeout=600, every=0.2)
     finished = max(MediaFile.objects.filter(pk__in=ids).values_list("updated_at", flat=True)).timestamp()
-    MEDIA_CPU_PER_FILE.append((cpu_seconds()["media"] - cpu_at_start) / len(ids))
+    MEDIA_CPU_PER_FILE.append((cpu_seconds(stack)["media"] - cpu_at_start) / len(ids))
     stop_workers(workers)
     subprocess.run(["taskset", "--all-tasks", "--cpu-list", "--pid", f"0-{os.cpu_count() - 1}", str(clamd_pid)],
                    check=True, stdout=subprocess.DEVNULL)  # fmt: skip
@@ -548,10 +558,10 @@ def surge(stack, witnesses):
         await walkers
         reporter.cancel()
 
-    started, cpu_at_start, backends_at_start = time.time(), cpu_seconds(), database_cpu({"DATABASE_URL": APP_URL})
+    started, cpu_at_start, backends_at_start = time.time(), cpu_seconds(stack), database_cpu({"DATABASE_URL": APP_URL})
     asyncio.run(run())
     surge_seconds = max(timings.receipts, default=started) - started
-    cpu = {role: seconds - cpu_at_start[role] for role, seconds in cpu_seconds().items()}
+    cpu = {role: seconds - cpu_at_start[role] for role, seconds in cpu_seconds(stack).items()}
     # The site's connections last CONN_MAX_AGE, so most backends live through the surge; one that ended took
     # its seconds with it (an undercount).
     backends = database_cpu({"DATABASE_URL": APP_URL})
@@ -822,11 +832,12 @@ def main():
     if not_started := sum(1 for witness in witnesses if not witness.account):
         print(f"  {not_started} witnesses did not start: the run's 14 minutes for them were over")
     print(
-        f"  CPU seconds while the witnesses walked: web (nginx, gunicorn) {cpu['web']:.0f}, "
-        f"{cpu['web'] / max(1, receipts) * 1000:.0f} ms per account; this client {cpu['client']:.0f}, "
-        f"{cpu['client'] / max(1, receipts) * 1000:.0f} ms per account; media workers {cpu['media']:.0f}; "
-        f"notify, beat and Redis {cpu['other']:.0f}; PostgreSQL's backends {cpu['postgresql']:.0f}, "
-        f"{cpu['postgresql'] / max(1, receipts) * 1000:.0f} ms per account"
+        "  CPU while the witnesses walked, ms per account: "
+        + ", ".join(
+            f"{role} {seconds / max(1, receipts) * 1000:.0f}"
+            for role, seconds in sorted(cpu.items(), key=lambda item: -item[1])
+        )
+        + f"; {sum(cpu.values()):.0f} CPU seconds in all"
     )
     for error in timings.errors[:10]:
         print(f"  error: {error}")
