@@ -340,6 +340,9 @@ CELERY_BEAT_SCHEDULE = {
 # An email about a new submission still unsent after this long (the broker or the mail server was down)
 # is queued again by the sweep.
 NOTIFY_STUCK_AFTER_SECONDS = env.int("NOTIFY_STUCK_AFTER_SECONDS", default=300)
+# An officer emailed less than this long ago hears of the next new submissions in one email when it is over
+# (sweep-unsent-notifications sends it). 0 without a broker: nothing else would send that email.
+NOTIFY_BATCH_MINUTES = env.int("NOTIFY_BATCH_MINUTES", default=10 if CELERY_BROKER_URL else 0)
 CELERY_TIMEZONE = TIME_ZONE
 
 # Virus scanning through clamd: a unix socket path or host:port. Empty: no scanner, and files stay

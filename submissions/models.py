@@ -680,10 +680,23 @@ class MediaFile(models.Model):
         return derivative
 
 
+class NotificationQuerySet(models.QuerySet):
+    def unsent(self):
+        return self.filter(sent_at__isnull=True)
+
+    def sent_since(self, moment):
+        return self.filter(sent_at__gte=moment)
+
+    def held(self):
+        """Waiting for an email that lists them: for officers who take their emails as things happen."""
+        return self.unsent().exclude(recipient__in=NotificationPreference.objects.digest_readers())
+
+
 class Notification(models.Model):
     """One email to one officer about one event; the unique key makes sending at most once.
 
-    A row with no `sent_at` waits for the officer's daily digest (or for a retry of its own email).
+    A row with no `sent_at` waits: for the officer's daily digest, for the email that lists what came in
+    since their last (on a busy day, NOTIFY_BATCH_MINUTES), or for a retry of its own email.
     """
 
     event_key = models.CharField(max_length=100, help_text="What happened, e.g. new_submission:42.")
@@ -692,6 +705,8 @@ class Notification(models.Model):
     summary = models.CharField(max_length=300, blank=True, help_text="One line for the digest.")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -704,23 +719,32 @@ class Notification(models.Model):
                 condition=models.Q(sent_at__isnull=True),
                 name="notification_unsent_idx",
             ),
+            # When each officer was last emailed.
+            models.Index(fields=["recipient", "sent_at"], name="notification_sent_idx"),
         ]
 
     def __str__(self):
         return f"{self.event_key} to {self.recipient}"
 
 
+class NotificationPreferenceQuerySet(models.QuerySet):
+    def digest_readers(self):
+        return self.filter(delivery=NotificationPreference.Delivery.DAILY_DIGEST).values("officer")
+
+
 class NotificationPreference(models.Model):
     """How an officer wants to hear about new submissions and problem files."""
 
     class Delivery(models.TextChoices):
-        EACH = "each", "An email for each event"
+        EACH = "each", "An email as things happen (on a busy day, one listing everything since the last)"
         DAILY_DIGEST = "daily_digest", "One email a day listing everything"
 
     officer = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
     )
     delivery = models.CharField(max_length=20, choices=Delivery.choices, default=Delivery.EACH)
+
+    objects = NotificationPreferenceQuerySet.as_manager()
 
     def __str__(self):
         return f"{self.officer}: {self.get_delivery_display()}"

@@ -9,6 +9,7 @@ from datetime import timedelta
 from celery import shared_task
 from cryptography.fernet import InvalidToken
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -36,10 +37,95 @@ def notify_new_submission(submission_id: int):
     subject = f"New information for {submission.appeal.incident.reference}: {submission.reference}"
     body = render_to_string(
         "submissions/email/new_submission.txt",
-        {"submission": submission, "admin_url": settings.SITE_URL + submission.get_admin_url()},
+        {
+            "submission": submission,
+            "admin_url": settings.SITE_URL + submission.get_admin_url(),
+            "batch_minutes": settings.NOTIFY_BATCH_MINUTES,
+        },
     )
-    notify_officers(f"new_submission:{submission.pk}", submission, subject, body)
+    for officer in submission.officers_to_notify():
+        tell_of_new_submission(officer, submission, subject, body)
     Submission.objects.filter(pk=submission.pk).update(officers_notified_at=timezone.now())
+
+
+def tell_of_new_submission(officer, submission, subject, body):
+    """Email the officer at once, unless they had an email within NOTIFY_BATCH_MINUTES: then the submission
+    waits for the one email that lists everything since (send_held_notifications), so that a viral day
+    brings each officer a few emails an hour instead of one per witness. Or in the digest, if they chose it.
+    """
+    event_key = f"new_submission:{submission.pk}"
+    if NotificationPreference.wants_digest(officer):
+        Notification.objects.get_or_create(
+            event_key=event_key, recipient=officer, defaults={"submission": submission, "summary": subject}
+        )
+        return
+    with transaction.atomic():
+        lock_officer(officer)
+        notification, _ = Notification.objects.get_or_create(
+            event_key=event_key, recipient=officer, defaults={"submission": submission, "summary": subject}
+        )
+        if notification.sent_at is not None or emailed_lately(officer):
+            return
+        Notification.objects.filter(pk=notification.pk).update(sent_at=timezone.now())
+    send_claimed(
+        subject,
+        body,
+        officer.email,
+        claimed=Notification.objects.filter(pk=notification.pk),
+        unclaim={"sent_at": None},
+    )
+
+
+def lock_officer(officer):
+    """Whether an officer's email goes now or waits is decided by one worker at a time."""
+    get_user_model().objects.select_for_update().filter(pk=officer.pk).exists()
+
+
+def emailed_lately(officer) -> bool:
+    if not settings.NOTIFY_BATCH_MINUTES:
+        return False
+    since = timezone.now() - timedelta(minutes=settings.NOTIFY_BATCH_MINUTES)
+    return Notification.objects.filter(recipient=officer).sent_since(since).exists()
+
+
+@shared_task(name="submissions.tasks.send_held_notifications", soft_time_limit=60, time_limit=90)
+def send_held_notifications(recipient_id: int):
+    """One email listing everything held for the officer since their last, once NOTIFY_BATCH_MINUTES have
+    passed since it; queued by sweep_unsent_notifications."""
+    officer = get_user_model().objects.filter(pk=recipient_id, is_active=True).first()
+    if officer is None or not officer.email:
+        return
+    with transaction.atomic():
+        lock_officer(officer)
+        if emailed_lately(officer):
+            return
+        held = list(
+            Notification.objects.held()
+            .filter(recipient=officer)
+            .select_related("submission__appeal__incident")
+            .order_by("created_at")
+        )
+        claimed = Notification.objects.filter(pk__in=[notification.pk for notification in held])
+        claimed.update(sent_at=timezone.now())
+    if not held:
+        return
+    incidents = sorted({notification.submission.appeal.incident.reference for notification in held})
+    body = render_to_string(
+        "submissions/email/held.txt",
+        {
+            "notifications": held[:HELD_LISTED],
+            "unlisted": len(held) - HELD_LISTED,
+            "site_url": settings.SITE_URL,
+            "submissions_url": settings.SITE_URL + reverse("admin:submissions_submission_changelist"),
+            "batch_minutes": settings.NOTIFY_BATCH_MINUTES,
+        },
+    )
+    subject = f"{len(held)} more update{'s' if len(held) != 1 else ''} for {', '.join(incidents)}"
+    send_claimed(subject, body, officer.email, claimed=claimed, unclaim={"sent_at": None})
+
+
+# An email listing more than this many submissions sends the rest to the officers' site.
+HELD_LISTED = 50
 
 
 @shared_task(
@@ -119,7 +205,12 @@ def send_notification_once(event_key, recipient, submission, subject, body):
 )
 def send_notification_digests():
     """One email per officer listing every notification not sent yet; each event appears in one digest."""
-    recipients = Notification.objects.filter(sent_at__isnull=True).values_list("recipient", flat=True).distinct()
+    recipients = (
+        Notification.objects.unsent()
+        .filter(recipient__in=NotificationPreference.objects.digest_readers())
+        .values_list("recipient", flat=True)
+        .distinct()
+    )
     for recipient_id in recipients:
         with transaction.atomic():
             pending = list(
@@ -188,7 +279,8 @@ def notify_witness_receipt(submission_id: int):
 
 @shared_task(name="submissions.tasks.sweep_unsent_notifications", soft_time_limit=60, time_limit=90)
 def sweep_unsent_notifications():
-    """Queue again the emails owed for new submissions: never queued (the broker was down) or failed to send."""
+    """Queue again the emails owed for new submissions: never queued (the broker was down) or failed to send;
+    and queue the emails listing what was held for officers emailed lately, once their wait is over."""
     owed = Submission.objects.filter(
         created_at__lt=timezone.now() - timedelta(seconds=settings.NOTIFY_STUCK_AFTER_SECONDS)
     )
@@ -196,3 +288,8 @@ def sweep_unsent_notifications():
         enqueue_on_commit(notify_new_submission, pk)
     for pk in owed.exclude(receipt_token="").values_list("pk", flat=True)[:1000]:
         enqueue_on_commit(notify_witness_receipt, pk)
+    since = timezone.now() - timedelta(minutes=settings.NOTIFY_BATCH_MINUTES)
+    emailed_lately = Notification.objects.sent_since(since).values("recipient")
+    waiting = Notification.objects.held().exclude(recipient__in=emailed_lately)
+    for recipient_id in waiting.values_list("recipient", flat=True).distinct():
+        enqueue_on_commit(send_held_notifications, recipient_id)

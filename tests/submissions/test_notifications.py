@@ -9,6 +9,7 @@ from submissions.models import Notification, NotificationPreference, Submission
 from submissions.notifications import (
     notify_new_submission,
     notify_witness_receipt,
+    send_held_notifications,
     send_notification_digests,
     sweep_unsent_notifications,
 )
@@ -29,6 +30,75 @@ def test_each_officer_is_emailed_once_even_if_the_task_runs_twice(demo):
 
     assert sorted(message.to[0] for message in mail.outbox) == ["dc.second@example.org", "gemma.alger@example.org"]
     assert Notification.objects.filter(sent_at__isnull=False).count() == 2
+
+
+@pytest.mark.django_db
+def test_on_a_busy_day_an_officer_gets_one_email_listing_what_came_in_since_the_last(
+    demo, settings, django_capture_on_commit_callbacks
+):
+    settings.NOTIFY_BATCH_MINUTES = 10
+    first, *later = [make_submission(demo) for _ in range(4)]
+    for submission in (first, *later):
+        notify_new_submission.apply(args=[submission.pk])
+
+    [at_once] = mail.outbox
+    assert first.reference in at_once.body
+    assert "Anything else given in the next 10 minutes comes to you in one email" in at_once.body
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_unsent_notifications.apply()
+    send_notification_digests.apply()
+    assert len(mail.outbox) == 1, "the rest wait until ten minutes after that email, and never for a digest"
+
+    Notification.objects.filter(sent_at__isnull=False).update(sent_at=timezone.now() - timedelta(minutes=11))
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            sweep_unsent_notifications.apply()
+
+    [_, listing] = mail.outbox
+    assert listing.to == ["gemma.alger@example.org"]
+    assert listing.subject == f"3 more updates for {demo.incident.reference}"
+    assert all(listing.body.count(submission.reference) == 1 for submission in later)
+    assert first.reference not in listing.body
+    assert "I saw" not in listing.body, "never the accounts"
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_the_listing_email_is_sent_once_even_if_queued_twice(demo, settings):
+    settings.NOTIFY_BATCH_MINUTES = 10
+    officer = demo.incident.officer_in_charge
+    for submission in [make_submission(demo) for _ in range(2)]:
+        notify_new_submission.apply(args=[submission.pk])
+    Notification.objects.filter(sent_at__isnull=False).update(sent_at=timezone.now() - timedelta(minutes=11))
+
+    send_held_notifications.apply(args=[officer.pk])
+    send_held_notifications.apply(args=[officer.pk])
+
+    assert [message.subject.split(" ")[0] for message in mail.outbox] == ["New", "1"]
+
+
+@pytest.mark.django_db
+def test_a_long_listing_sends_the_officer_to_the_site_for_the_rest(demo, settings):
+    settings.NOTIFY_BATCH_MINUTES = 10
+    submissions = [make_submission(demo) for _ in range(53)]
+    for submission in submissions:
+        notify_new_submission.apply(args=[submission.pk])
+    Notification.objects.filter(sent_at__isnull=False).update(sent_at=timezone.now() - timedelta(minutes=11))
+
+    send_held_notifications.apply(args=[demo.incident.officer_in_charge.pk])
+
+    listing = mail.outbox[-1]
+    assert listing.subject.startswith("52 more updates")
+    assert "and 2 more. See them all on the officers' site:" in listing.body
+    assert "/admin/submissions/submission/" in listing.body
+
+
+@pytest.mark.django_db
+def test_without_a_wait_every_submission_is_emailed_at_once(demo, settings):
+    settings.NOTIFY_BATCH_MINUTES = 0
+    for submission in [make_submission(demo) for _ in range(3)]:
+        notify_new_submission.apply(args=[submission.pk])
+    assert len(mail.outbox) == 3
 
 
 @pytest.mark.django_db
