@@ -736,13 +736,21 @@ class NotificationPreference(models.Model):
     """How an officer wants to hear about new submissions and problem files."""
 
     class Delivery(models.TextChoices):
-        EACH = "each", "An email as things happen (on a busy day, one listing everything since the last)"
+        EACH = "each", "Emails as things happen"
         DAILY_DIGEST = "daily_digest", "One email a day listing everything"
 
     officer = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
     )
-    delivery = models.CharField(max_length=20, choices=Delivery.choices, default=Delivery.EACH)
+    delivery = models.CharField(
+        max_length=20,
+        choices=Delivery.choices,
+        default=Delivery.EACH,
+        help_text=(
+            "As things happen: an email for each new submission and each problem file, except on a busy day, "
+            "when the new submissions since your last email come together in one email a few minutes later."
+        ),
+    )
 
     objects = NotificationPreferenceQuerySet.as_manager()
 
