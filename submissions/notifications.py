@@ -43,37 +43,8 @@ def notify_new_submission(submission_id: int):
             "batch_minutes": settings.NOTIFY_BATCH_MINUTES,
         },
     )
-    for officer in submission.officers_to_notify():
-        tell_of_new_submission(officer, submission, subject, body)
+    notify_officers(f"new_submission:{submission.pk}", submission, subject, body, may_wait=True)
     Submission.objects.filter(pk=submission.pk).update(officers_notified_at=timezone.now())
-
-
-def tell_of_new_submission(officer, submission, subject, body):
-    """Email the officer at once, unless they had an email within NOTIFY_BATCH_MINUTES: then the submission
-    waits for the one email that lists everything since (send_held_notifications), so that a viral day
-    brings each officer a few emails an hour instead of one per witness. Or in the digest, if they chose it.
-    """
-    event_key = f"new_submission:{submission.pk}"
-    if NotificationPreference.wants_digest(officer):
-        Notification.objects.get_or_create(
-            event_key=event_key, recipient=officer, defaults={"submission": submission, "summary": subject}
-        )
-        return
-    with transaction.atomic():
-        lock_officer(officer)
-        notification, _ = Notification.objects.get_or_create(
-            event_key=event_key, recipient=officer, defaults={"submission": submission, "summary": subject}
-        )
-        if notification.sent_at is not None or emailed_lately(officer):
-            return
-        Notification.objects.filter(pk=notification.pk).update(sent_at=timezone.now())
-    send_claimed(
-        subject,
-        body,
-        officer.email,
-        claimed=Notification.objects.filter(pk=notification.pk),
-        unclaim={"sent_at": None},
-    )
 
 
 def lock_officer(officer):
@@ -156,15 +127,25 @@ def notify_media_problem(media_file_id: int):
     notify_officers(media_file.problem_event_key, submission, subject, body)
 
 
-def notify_officers(event_key, submission, subject, body):
-    """Tell each officer once: by email now, or in tomorrow's digest if they chose one."""
+def notify_officers(event_key, submission, subject, body, *, may_wait=False):
+    """Tell each officer once: by email now, or in tomorrow's digest if they chose one.
+
+    News that `may_wait` (a new submission) waits, for an officer emailed within NOTIFY_BATCH_MINUTES, for
+    the one email listing everything since (send_held_notifications): a viral day brings each officer a few
+    emails an hour instead of one per witness.
+    """
     for officer in submission.officers_to_notify():
         if NotificationPreference.wants_digest(officer):
-            Notification.objects.get_or_create(
-                event_key=event_key, recipient=officer, defaults={"submission": submission, "summary": subject}
-            )
+            record_notification(event_key, officer, submission, subject)
         else:
-            send_notification_once(event_key, officer, submission, subject, body)
+            send_notification_once(event_key, officer, submission, subject, body, may_wait=may_wait)
+
+
+def record_notification(event_key, recipient, submission, subject) -> Notification:
+    notification, _ = Notification.objects.get_or_create(
+        event_key=event_key, recipient=recipient, defaults={"submission": submission, "summary": subject}
+    )
+    return notification
 
 
 def send_claimed(subject, body, recipient_email, *, claimed, unclaim):
@@ -177,12 +158,15 @@ def send_claimed(subject, body, recipient_email, *, claimed, unclaim):
         raise
 
 
-def send_notification_once(event_key, recipient, submission, subject, body):
-    """Claim the (event, recipient) row, then send; a second run finds it claimed and does nothing."""
+def send_notification_once(event_key, recipient, submission, subject, body, *, may_wait):
+    """Claim the (event, recipient) row, then send; a second run finds it claimed and does nothing. If it
+    `may_wait` and the recipient was emailed lately, leave it for the email listing what was held."""
     with transaction.atomic():
-        notification, _ = Notification.objects.get_or_create(
-            event_key=event_key, recipient=recipient, defaults={"submission": submission, "summary": subject}
-        )
+        if may_wait:
+            lock_officer(recipient)
+        notification = record_notification(event_key, recipient, submission, subject)
+        if may_wait and emailed_lately(recipient):
+            return
         claimed = Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(sent_at=timezone.now())
     if not claimed:
         return

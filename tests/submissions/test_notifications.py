@@ -5,8 +5,9 @@ from cryptography.fernet import InvalidToken
 from django.core import mail
 from django.utils import timezone
 
-from submissions.models import Notification, NotificationPreference, Submission
+from submissions.models import MediaFile, Notification, NotificationPreference, Submission
 from submissions.notifications import (
+    notify_media_problem,
     notify_new_submission,
     notify_witness_receipt,
     send_held_notifications,
@@ -16,7 +17,7 @@ from submissions.notifications import (
 from submissions.references import seal_upload_token, unseal_upload_token
 from submissions.services import create_submission
 from tests.factories import make_officer, make_submission
-from tests.officers import sign_in
+from tests.officers import sign_in, store_media_file
 from tests.services import wait_for
 
 
@@ -91,6 +92,20 @@ def test_a_long_listing_sends_the_officer_to_the_site_for_the_rest(demo, setting
     assert listing.subject.startswith("52 more updates")
     assert "and 2 more. See them all on the officers' site:" in listing.body
     assert "/admin/submissions/submission/" in listing.body
+
+
+@pytest.mark.django_db
+def test_a_quarantined_file_is_emailed_at_once_even_on_a_busy_day(demo, settings):
+    settings.NOTIFY_BATCH_MINUTES = 10
+    submission = make_submission(demo)
+    notify_new_submission.apply(args=[submission.pk])
+    media_file = store_media_file(submission, state=MediaFile.State.QUARANTINED)
+
+    notify_media_problem.apply(args=[media_file.pk])
+
+    assert [message.subject for message in mail.outbox][1] == (
+        f"A file in {submission.reference} ({demo.incident.reference}) is quarantined"
+    )
 
 
 @pytest.mark.django_db
