@@ -1,6 +1,7 @@
 """The officers' side of the admin: triage of submissions and their files, the audit trail, exports."""
 
 import re
+from collections import defaultdict
 from datetime import datetime
 
 from django import forms
@@ -530,9 +531,12 @@ class SubmissionAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def evidence_context(self, request, submission):
-        media_files = submission.media_files.prefetch_related("derivatives")
         # A disposed submission's files are gone; the erasure record says what they were.
-        files = [] if submission.is_disposed() else [self.describe_file(media_file) for media_file in media_files]
+        media_files = [] if submission.is_disposed() else list(submission.media_files.prefetch_related("derivatives"))
+        copies = defaultdict(list)
+        for copy in MediaFile.objects.visible_to(request.user).copies_of(media_files):
+            copies[copy.sha256].append(copy)
+        files = [self.describe_file(media_file, copies[media_file.sha256]) for media_file in media_files]
         # One player, for the file chosen in the list (?file=<id>), else the first that plays.
         chosen = request.GET.get("file", "")
         selected = next((file for file in files if str(file["media_file"].pk) == chosen), None) or next(
@@ -546,7 +550,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             "can_export": self.has_export_permission(request),
         }
 
-    def describe_file(self, media_file):
+    def describe_file(self, media_file, copies):
         derivatives = {derivative.kind: derivative for derivative in media_file.derivatives.all()}
         if media_file.is_quarantined():
             derivatives = {}
@@ -566,6 +570,8 @@ class SubmissionAdmin(admin.ModelAdmin):
             # Ready to look at, the web copy still to come (or not to come) from its own queue.
             "proxy_pending": proxy is None and media_file.proxy_state in MediaFile.PROXY_PENDING_STATES,
             "proxy_failed": proxy is None and media_file.proxy_state == MediaFile.ProxyState.FAILED,
+            # The same bytes in other submissions this officer may see.
+            "copies": copies,
         }
 
     def save_model(self, request, obj, form, change):

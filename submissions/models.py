@@ -391,6 +391,17 @@ class MediaFileQuerySet(IncidentScopedQuerySet):
         )
         return self.select_related("submission").get(pk=pk) if claimed else None
 
+    def copies_of(self, media_files):
+        """Files with the same bytes (SHA-256) as these, sent in other submissions still held, oldest first: on
+        a viral day many witnesses send the same clip, and officers look at it once."""
+        return (
+            self.filter(sha256__in={media_file.sha256 for media_file in media_files})
+            .exclude(submission__in={media_file.submission_id for media_file in media_files})
+            .filter(submission__disposed_at__isnull=True)
+            .select_related("submission")
+            .order_by("received_at", "pk")
+        )
+
     def playable(self):
         """Files that may be previewed or played: not quarantined (see MediaFile.is_quarantined)."""
         return self.exclude(MediaFile.quarantine_rule())
@@ -530,6 +541,8 @@ class MediaFile(models.Model):
         ]
         indexes = [
             # The sweeper: files stuck in a state since before a cut-off.
+            # The same file sent in other submissions.
+            models.Index(fields=["sha256"], name="mediafile_sha256_idx"),
             models.Index(fields=["state", "updated_at"], name="mediafile_state_idx"),
             # The sweeper: web copies waiting or being made since before a cut-off.
             models.Index(

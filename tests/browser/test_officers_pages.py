@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from submissions.models import Derivative, MediaFile
 from tests.browser.conftest import assert_accessible, open_page
+from tests.factories import make_submission
 from tests.officers import add_derivative, authenticator, current_code, store_media_file, team_with_submission, tiny_mp4
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -108,3 +109,30 @@ def test_the_appeal_edit_page_is_accessible_and_valid(browser, live_server, asse
             expect(row.get_by_label("Date:", exact=True)).to_have_id(f"id_{field}_0")
             expect(row.get_by_label("Time:", exact=True)).to_have_id(f"id_{field}_1")
         check(page, assert_valid_html)
+
+
+@pytest.mark.parametrize("width", [320, 1280])
+def test_an_officer_goes_from_a_shared_clip_to_the_other_witness_who_sent_it(
+    browser, live_server, assert_valid_html, width
+):
+    north = team_with_submission("North team", "101", proxy=tiny_mp4())
+    MediaFile.objects.filter(pk=north.media_file.pk).update(state=MediaFile.State.READY, metadata=VIDEO)
+    other = make_submission(north.appeal)
+    with north.media_file.original.open("rb") as original:
+        the_same_bytes = original.read()
+    store_media_file(
+        other, content=the_same_bytes, original_filename="VID_0001.mp4", state=MediaFile.State.READY, metadata=VIDEO
+    )
+    with open_page(browser, live_server, width, 900) as page:
+        sign_in(page, north.officer)
+        page.goto(north.submission.get_admin_url())
+        files = page.get_by_role("table", name="Files the witness sent")
+        expect(files.locator("tbody tr")).to_contain_text("also in 1 other submission")
+        expect(page.get_by_text("1 other submission, the same bytes:")).to_be_visible()
+        page.wait_for_load_state("load")
+        check(page, assert_valid_html)
+
+        page.get_by_role("link", name=other.reference).click()
+        expect(page.get_by_role("heading", name=f"Submission {other.reference}")).to_be_visible()
+        expect(page.get_by_role("heading", name="VID_0001.mp4", level=3)).to_be_visible()
+        expect(page.get_by_role("link", name=north.submission.reference)).to_be_visible()

@@ -253,6 +253,32 @@ def test_many_files_make_a_compact_list_with_one_player_for_the_chosen_file(clie
     assert f'src="{reverse("admin:evidence_derivative", args=[north.proxy.pk])}"' in unknown
 
 
+def test_the_page_names_the_other_submissions_that_sent_the_same_file(client, north, south):
+    # A clip shared on social media, sent again by two witnesses to this appeal and by one to another team's.
+    clip = b"the clip everyone shared"
+    shared = store_media_file(north.submission, content=clip, original_filename="shared.mp4")
+    copies = [store_media_file(make_submission(north.appeal), content=clip) for _ in range(2)]
+    elsewhere = store_media_file(south.submission, content=clip)
+    disposed = store_media_file(
+        make_submission(north.appeal, disposed_at=datetime(2026, 1, 1, tzinfo=LONDON)), content=clip
+    )
+    sign_in(client, north.officer)
+
+    page = client.get(north.submission.get_admin_url(), {"file": shared.pk}).content.decode()
+
+    assert "also in 2 other submissions" in page
+    assert "2 other submissions, the same bytes:" in page
+    for copy in copies:
+        link = (
+            f"{reverse('admin:submissions_submission_change', args=[copy.submission.pk])}?file={copy.pk}#selected-file"
+        )
+        assert f'<a href="{link}">{copy.submission.reference}</a>' in page
+    assert elsewhere.submission.reference not in page, "another team's submission is not named"
+    assert disposed.submission.reference not in page
+    alone = client.get(north.submission.get_admin_url(), {"file": north.media_file.pk}).content.decode()
+    assert "No other submission that you can see" in alone
+
+
 def list_queries(client):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("admin:submissions_submission_changelist"))
