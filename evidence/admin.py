@@ -149,14 +149,18 @@ class HasFilesFilter(admin.SimpleListFilter):
     parameter_name = "has_files"
 
     def lookups(self, request, model_admin):
-        return [("yes", "With files"), ("no", "Account only")]
+        return [("yes", "With files"), ("no", "Account only"), ("shared", "A file others sent too")]
 
     def queryset(self, request, queryset):
         with_files = Q(pk__in=MediaFile.objects.values("submission"))
-        if self.value() == "yes":
-            return queryset.filter(with_files)
-        if self.value() == "no":
-            return queryset.exclude(with_files)
+        match self.value():
+            case "yes":
+                return queryset.filter(with_files)
+            case "no":
+                return queryset.exclude(with_files)
+            case "shared":
+                visible = MediaFile.objects.visible_to(request.user)
+                return queryset.filter(pk__in=visible.also_sent_elsewhere(among=visible).values("submission"))
         return queryset
 
 

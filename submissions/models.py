@@ -402,6 +402,13 @@ class MediaFileQuerySet(IncidentScopedQuerySet):
             .order_by("received_at", "pk")
         )
 
+    def also_sent_elsewhere(self, among):
+        """These files, still held, whose bytes are also in another submission still held, of the files `among`."""
+        others = among.filter(sha256=models.OuterRef("sha256"), submission__disposed_at__isnull=True).exclude(
+            submission=models.OuterRef("submission")
+        )
+        return self.filter(models.Exists(others), submission__disposed_at__isnull=True)
+
     def playable(self):
         """Files that may be previewed or played: not quarantined (see MediaFile.is_quarantined)."""
         return self.exclude(MediaFile.quarantine_rule())

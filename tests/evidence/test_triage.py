@@ -278,6 +278,12 @@ def test_the_page_names_the_other_submissions_that_sent_the_same_file(client, no
     alone = client.get(north.submission.get_admin_url(), {"file": north.media_file.pk}).content.decode()
     assert "No other submission that you can see" in alone
 
+    listed = client.get(reverse("admin:submissions_submission_changelist"), {"has_files": "shared"})
+    shown = {submission.reference for submission in listed.context["cl"].result_list}
+    assert shown == {north.submission.reference, *(copy.submission.reference for copy in copies)}
+    everything = client.get(reverse("admin:submissions_submission_changelist")).content.decode()
+    assert "A file others sent too (3)" in everything
+
 
 def list_queries(client):
     with CaptureQueriesContext(connection) as queries:
