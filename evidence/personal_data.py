@@ -9,10 +9,12 @@ searched for?" for someone holding SECRET_KEY, and which nobody can reverse by t
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -112,8 +114,19 @@ def held_about(submission: Submission) -> dict:
     }
 
 
-def export(*, term: Term, by) -> bytes:
-    """A JSON file of what is held on every submission carrying `term`, each export audited on its submission."""
+def export(*, term: Term, by, readable=False) -> bytes:
+    """A file of what is held on every submission carrying `term`, each export audited on its submission: JSON,
+    or with `readable` an HTML page for the person it is about to read (or to be printed)."""
+    document = held_on(term=term, by=by)
+    if readable:
+        return render_to_string(
+            "admin/personal_data/export.html", {**document, "FORCE_NAME": settings.FORCE_NAME}
+        ).encode()
+    return json.dumps(document, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False).encode()
+
+
+def held_on(*, term: Term, by) -> dict:
+    """What is held on every submission carrying `term`; the export is audited on each of them."""
     found = list(matching(term))
     with transaction.atomic():
         for submission in found:
@@ -127,14 +140,13 @@ def export(*, term: Term, by) -> bytes:
             record(
                 actor=by, action=AuditEntry.Action.EXPORTED_PERSONAL_DATA, submission=None, detail=term.audit_detail()
             )
-    document = {
+    return {
         # The file goes to the person it is about, so it names what was searched for.
         "searched_for": {"kind": term.kind, "value": term.value},
         "exported_at": timezone.now(),
         "exported_by": by.get_username(),
         "submissions": [held_about(submission) for submission in found],
     }
-    return json.dumps(document, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False).encode()
 
 
 def redact_contact_details(*, submission: Submission, by, reason: str) -> None:

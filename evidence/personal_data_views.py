@@ -54,12 +54,15 @@ def search(request):
     found = None
     if request.method == "POST" and form.is_valid():
         term = form.cleaned_data["term"]
-        if "export" in request.POST:
+        if "export" in request.POST or "export_readable" in request.POST:
+            readable = "export_readable" in request.POST
             response = HttpResponse(
-                personal_data.export(term=term, by=request.user), content_type="application/json; charset=utf-8"
+                personal_data.export(term=term, by=request.user, readable=readable),
+                content_type="text/html; charset=utf-8" if readable else "application/json; charset=utf-8",
             )
             stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-            response["Content-Disposition"] = f'attachment; filename="personal-data-{stamp}.json"'
+            name = f"personal-data-{stamp}.{'html' if readable else 'json'}"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
         found = personal_data.search(term=term, by=request.user)
     context = {

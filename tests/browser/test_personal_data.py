@@ -1,5 +1,7 @@
 """A data protection officer finds a witness's submissions, in a real browser, and removes their contact details."""
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -45,6 +47,23 @@ def test_a_data_protection_officer_finds_a_witness_and_removes_their_contact_det
         expect(page.get_by_role("button", name="Export what is held (JSON)")).to_be_visible()
         assert_accessible(page)
         assert_valid_html(page)
+
+        # The readable copy, as the person it is about opens it, on a phone and on a desktop.
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Export a readable copy (HTML)").click()
+        readable = Path(download.value.path()).read_text()
+        copy = page.context.new_page()
+        for width in (320, 1280):
+            copy.set_viewport_size({"width": width, "height": 900})
+            copy.set_content(readable)
+            heading = "Information Metropolitan Police holds about sam.witness@example.com"
+            expect(copy.get_by_role("heading", name=heading, level=1)).to_be_visible()
+            expect(copy.get_by_role("heading", name=f"Submission {first.reference}")).to_be_visible()
+            expect(copy.get_by_text("I filmed the van.")).to_be_visible()
+            assert copy.evaluate("document.documentElement.scrollWidth") <= width
+            assert_accessible(copy)
+            assert_valid_html(copy)
+        copy.close()
 
         # On a phone the table scrolls inside its box, not the whole page.
         page.set_viewport_size({"width": 320, "height": 700})

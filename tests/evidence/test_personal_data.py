@@ -138,6 +138,30 @@ def test_the_export_holds_what_is_kept_about_the_person(client, north, dpo, witn
     assert {entry.submission for entry in exported} == {first, second}
 
 
+def test_the_readable_export_is_a_page_for_the_person_holding_the_same(client, north, dpo, witness):
+    first, second, _other = witness
+    SubmissionNote.objects.create(submission=first, author=north.officer, text="Called the witness back.")
+    response = sign_in(client, dpo).post(SEARCH, {"term": "sam.witness@example.com", "export_readable": "1"})
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="personal-data-')
+    assert response["Content-Disposition"].endswith('.html"')
+    assert "no-store" in response["Cache-Control"]
+    page = response.content.decode()
+    assert "<h1>Information Metropolitan Police holds about sam.witness@example.com</h1>" in page
+    for text in [
+        f"<h2>Submission {first.reference}</h2>",
+        f"<h2>Submission {second.reference}</h2>",
+        "Sam.Witness@Example.com",
+        "020 7946 0018",
+        "I filmed the van.",
+        "Called the witness back.",
+        north.incident.reference,
+    ]:
+        assert text in page
+    exported = AuditEntry.objects.filter(action=AuditEntry.Action.EXPORTED_PERSONAL_DATA)
+    assert {entry.submission for entry in exported} == {first, second}
+
+
 def test_the_export_lists_each_file_by_name_size_and_hash(dpo, north):
     Submission.objects.filter(pk=north.submission.pk).update(is_anonymous=False, contact_phone="07911 123456")
     document = json.loads(personal_data.export(term=personal_data.Term.read("07911123456"), by=dpo))
