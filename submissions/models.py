@@ -548,9 +548,9 @@ class MediaFile(models.Model):
         ]
         indexes = [
             # The sweeper: files stuck in a state since before a cut-off.
+            models.Index(fields=["state", "updated_at"], name="mediafile_state_idx"),
             # The same file sent in other submissions.
             models.Index(fields=["sha256"], name="mediafile_sha256_idx"),
-            models.Index(fields=["state", "updated_at"], name="mediafile_state_idx"),
             # The sweeper: web copies waiting or being made since before a cut-off.
             models.Index(
                 fields=["proxy_state", "proxy_updated_at"],
@@ -561,6 +561,12 @@ class MediaFile(models.Model):
 
     def __str__(self):
         return f"{self.original_filename} ({self.submission.reference})"
+
+    def check_fields(self):
+        """Every field checked as it will be stored, without a query for what the database enforces on this very
+        insert (the submission's foreign key, which the caller holds locked, and the constraints): on a viral
+        day that is five queries fewer per file, and a violation stores nothing all the same."""
+        self.full_clean(exclude=["submission"], validate_constraints=False)
 
     def matches_record(self, path) -> bool:
         """Whether the original at path (the stored file, or a copy of it) has the size and SHA-256 recorded

@@ -83,7 +83,7 @@ def record_stored_upload(upload: Upload) -> MediaFile | None:
             log.info("Upload %s removed: %s", upload.pk, refused.message)
             upload.discard()
             return None
-        media_file.full_clean()
+        media_file.check_fields()
         media_file.save()
         Upload.objects.filter(pk=upload.pk).update(media_file=media_file)
         enqueue_on_commit(process_media_file, media_file.pk)

@@ -57,7 +57,7 @@ def add_media_file(*, submission: Submission, content: File, filename: str, size
             submission=submission, original_filename=filename, size=size, sha256=sha256, content_type=content_type
         )
         media_file.original.save(sha256, content, save=False)
-        media_file.full_clean()
+        media_file.check_fields()
         media_file.save()
         enqueue_on_commit(process_media_file, media_file.pk)
     return media_file
@@ -150,7 +150,7 @@ def adopt_moved_upload(*, upload: Upload) -> MediaFile | None:
                 left.unlink()
                 log.info("Upload %s: removed the file its request left, as the submission has kept it since", upload.pk)
             raise
-        media_file.full_clean()
+        media_file.check_fields()
         media_file.save()
         upload.media_file = media_file
         upload.completed_at = timezone.now()
