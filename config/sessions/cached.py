@@ -14,8 +14,10 @@ on a copy. Never with a per-process cache (local memory), where another process'
 import logging
 
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDatabaseSessionStore
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.db import transaction
 
 from config.sessions import IdleLimits
 
@@ -43,8 +45,21 @@ class SessionStore(IdleLimits, CachedDatabaseSessionStore):
         return DatabaseSessionStore.exists(self, session_key)
 
     def save(self, must_create=False):
-        DatabaseSessionStore.save(self, must_create)
+        if must_create or self.session_key is None or transaction.get_connection().in_atomic_block:
+            DatabaseSessionStore.save(self, must_create)
+        else:
+            self.update_row()
         self.keep_in_cache(self._session, self.get_expiry_age())
+
+    def update_row(self):
+        """Django's save, less its transaction: a single UPDATE needs no BEGIN and COMMIT around it, and every
+        answer a witness gives saves the session (two round trips fewer per answer)."""
+        updated = self.model.objects.filter(session_key=self.session_key).update(
+            session_data=self.encode(self._get_session()), expire_date=self.get_expiry_date()
+        )
+        if not updated:
+            # Gone meanwhile (signed out elsewhere, or purged): as Django's own save says.
+            raise UpdateError
 
     def delete(self, session_key=None):
         DatabaseSessionStore.delete(self, session_key)

@@ -8,11 +8,13 @@ from django.contrib.sessions.backends.cached_db import KEY_PREFIX
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from submissions.models import Submission
 from submissions.services import create_submission
+from submissions.views import journey_key
 from tests.conftest import clear_cache
 from tests.officers import sign_in
 from tests.submissions.test_give_information import ANSWERS, url
@@ -65,6 +67,26 @@ def test_each_page_of_the_journey_makes_at_most_its_queries(
     with django_assert_max_num_queries(session_reads + 4):
         assert client.get(sent["Location"]).status_code == 200
     assert Submission.objects.get().contact_email == "sam@example.org"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_as_in_production_an_answer_is_one_update_of_the_stored_session(client, demo, cached_sessions):
+    # Out of a test's transaction, as gunicorn runs it: no BEGIN and COMMIT around the session's UPDATE.
+    client.post(url(demo), ANSWERS[""])
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(url(demo, "when"), ANSWERS["when"]).status_code == 302
+    assert [query["sql"].split()[0] for query in queries] == ["UPDATE"]
+    clear_cache()
+    stored = Session.objects.get().get_decoded()[journey_key(demo)]
+    assert stored[""]["account"] == ANSWERS[""]["account"]
+    assert stored["when"]["seen_at_time"] == "7:10pm"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_to_a_session_gone_from_the_database_is_refused_as_django_refuses_it(client, demo, cached_sessions):
+    client.post(url(demo), ANSWERS[""])
+    Session.objects.all().delete()
+    assert client.post(url(demo, "when"), ANSWERS["when"]).status_code == 400
 
 
 def test_a_blank_question_is_rendered_once_for_everyone_and_posts_with_each_witness_own_token(demo):
