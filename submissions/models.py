@@ -710,8 +710,9 @@ class NotificationQuerySet(models.QuerySet):
     def unsent(self):
         return self.filter(sent_at__isnull=True)
 
-    def sent_since(self, moment):
-        return self.filter(sent_at__gte=moment)
+    def sent_lately(self):
+        """Sent within NOTIFY_BATCH_MINUTES: their officers' next new submissions wait for the listing email."""
+        return self.filter(sent_at__gte=timezone.now() - timedelta(minutes=settings.NOTIFY_BATCH_MINUTES))
 
     def held(self):
         """Waiting for an email that lists them: for officers who take their emails as things happen."""

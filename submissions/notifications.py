@@ -53,10 +53,7 @@ def lock_officer(officer):
 
 
 def emailed_lately(officer) -> bool:
-    if not settings.NOTIFY_BATCH_MINUTES:
-        return False
-    since = timezone.now() - timedelta(minutes=settings.NOTIFY_BATCH_MINUTES)
-    return Notification.objects.filter(recipient=officer).sent_since(since).exists()
+    return bool(settings.NOTIFY_BATCH_MINUTES) and Notification.objects.filter(recipient=officer).sent_lately().exists()
 
 
 @shared_task(name="submissions.tasks.send_held_notifications", soft_time_limit=60, time_limit=90)
@@ -272,8 +269,6 @@ def sweep_unsent_notifications():
         enqueue_on_commit(notify_new_submission, pk)
     for pk in owed.exclude(receipt_token="").values_list("pk", flat=True)[:1000]:
         enqueue_on_commit(notify_witness_receipt, pk)
-    since = timezone.now() - timedelta(minutes=settings.NOTIFY_BATCH_MINUTES)
-    emailed_lately = Notification.objects.sent_since(since).values("recipient")
-    waiting = Notification.objects.held().exclude(recipient__in=emailed_lately)
+    waiting = Notification.objects.held().exclude(recipient__in=Notification.objects.sent_lately().values("recipient"))
     for recipient_id in waiting.values_list("recipient", flat=True).distinct():
         enqueue_on_commit(send_held_notifications, recipient_id)
