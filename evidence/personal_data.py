@@ -114,15 +114,15 @@ def held_about(submission: Submission) -> dict:
     }
 
 
-def export(*, term: Term, by, readable=False) -> bytes:
-    """A file of what is held on every submission carrying `term`, each export audited on its submission: JSON,
-    or with `readable` an HTML page for the person it is about to read (or to be printed)."""
-    document = held_on(term=term, by=by)
-    if readable:
-        return render_to_string(
-            "admin/personal_data/export.html", {**document, "FORCE_NAME": settings.FORCE_NAME}
-        ).encode()
-    return json.dumps(document, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False).encode()
+def export(*, term: Term, by) -> bytes:
+    """A JSON file of what is held on every submission carrying `term`, each export audited on its submission."""
+    return json.dumps(held_on(term=term, by=by), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False).encode()
+
+
+def export_readable(*, term: Term, by) -> bytes:
+    """The same as a web page for the person it is about to read, or to print."""
+    context = {**held_on(term=term, by=by), "FORCE_NAME": settings.FORCE_NAME}
+    return render_to_string("admin/personal_data/export.html", context).encode()
 
 
 def held_on(*, term: Term, by) -> dict:

@@ -54,16 +54,10 @@ def search(request):
     found = None
     if request.method == "POST" and form.is_valid():
         term = form.cleaned_data["term"]
-        if "export" in request.POST or "export_readable" in request.POST:
-            readable = "export_readable" in request.POST
-            response = HttpResponse(
-                personal_data.export(term=term, by=request.user, readable=readable),
-                content_type="text/html; charset=utf-8" if readable else "application/json; charset=utf-8",
-            )
-            stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-            name = f"personal-data-{stamp}.{'html' if readable else 'json'}"
-            response["Content-Disposition"] = f'attachment; filename="{name}"'
-            return response
+        if "export_readable" in request.POST:
+            return download(personal_data.export_readable(term=term, by=request.user), "text/html", "html")
+        if "export" in request.POST:
+            return download(personal_data.export(term=term, by=request.user), "application/json", "json")
         found = personal_data.search(term=term, by=request.user)
     context = {
         **admin.site.each_context(request),
@@ -72,6 +66,13 @@ def search(request):
         "found": found,
     }
     return render(request, "admin/personal_data/search.html", context)
+
+
+def download(content, content_type, extension):
+    response = HttpResponse(content, content_type=f"{content_type}; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="personal-data-{stamp}.{extension}"'
+    return response
 
 
 def redact(request, pk):
